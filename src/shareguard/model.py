@@ -1,0 +1,247 @@
+"""Value types shared by every stage of the pipeline.
+
+Everything here is a frozen, slotted dataclass: stages pass values, they do not
+call back into each other.  The one exception to "plain value" is
+:class:`Table`, whose rows may be a re-iterable stream so that a multi-gigabyte
+CSV never has to sit in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EntityType(StrEnum):
+    """Personal-data entity types, named as in common PII tooling."""
+
+    PERSON = "PERSON"
+    EMAIL_ADDRESS = "EMAIL_ADDRESS"
+    PHONE_NUMBER = "PHONE_NUMBER"
+    STREET_ADDRESS = "STREET_ADDRESS"
+    UK_POSTCODE = "UK_POSTCODE"
+    DATE_OF_BIRTH = "DATE_OF_BIRTH"
+    UK_NINO = "UK_NINO"
+    UK_NHS = "UK_NHS"
+    UK_BANK_ACCOUNT = "UK_BANK_ACCOUNT"
+    IBAN_CODE = "IBAN_CODE"
+    CREDIT_CARD = "CREDIT_CARD"
+    UK_PASSPORT = "UK_PASSPORT"
+    UK_DRIVING_LICENCE = "UK_DRIVING_LICENCE"
+    UK_VEHICLE_REG = "UK_VEHICLE_REG"
+    IP_ADDRESS = "IP_ADDRESS"
+
+
+class SpecialCategory(StrEnum):
+    """UK GDPR Article 9 special categories, plus Article 10 criminal-offence data."""
+
+    HEALTH = "health"
+    ETHNICITY = "ethnicity"
+    RELIGION = "religion"
+    TRADE_UNION = "trade_union"
+    POLITICAL = "political"
+    SEX_LIFE = "sex_life"
+    BIOMETRIC = "biometric"
+    GENETIC = "genetic"
+    CRIMINAL_OFFENCE = "criminal_offence"
+
+
+# Identifiers that on their own single out one person.  Used to decide whether a
+# table row or a stretch of prose is "about somebody".
+UNIQUE_IDENTIFIERS: frozenset[EntityType] = frozenset(
+    {
+        EntityType.EMAIL_ADDRESS,
+        EntityType.PHONE_NUMBER,
+        EntityType.UK_NINO,
+        EntityType.UK_NHS,
+        EntityType.UK_BANK_ACCOUNT,
+        EntityType.IBAN_CODE,
+        EntityType.CREDIT_CARD,
+        EntityType.UK_PASSPORT,
+        EntityType.UK_DRIVING_LICENCE,
+    }
+)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A labelled stretch of a document's extracted text.
+
+    ``start``/``end`` are character offsets into :attr:`Document.text`.  ``label``
+    says where the text came from ("body", "header", "comment", "slide 3 notes",
+    "Subject" ...); ``page`` is 1-based for paged formats.
+    """
+
+    start: int
+    end: int
+    label: str = "body"
+    page: int | None = None
+
+
+Row = Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A grid of cells, as strings, exactly as they appear in the source.
+
+    Extractors do not decide whether the first row is a header: the column
+    classifier in ``detect`` does, from header words and values together.
+    ``iter_rows()`` starts again from the top each time it is called, so a
+    detector can take a sample first and then stream the rest (a multi-gigabyte
+    CSV is re-read from disk, never held in memory).  ``first_row`` is the
+    1-based row number, in the source sheet, of the first row yielded, so that
+    findings point at the row a person would see in a spreadsheet.
+    """
+
+    name: str
+    rows_factory: Callable[[], Iterator[Row]]
+    first_row: int = 1
+    hidden: bool = False
+
+    def iter_rows(self) -> Iterator[Row]:
+        return self.rows_factory()
+
+    @staticmethod
+    def from_rows(
+        name: str, rows: Sequence[Row], *, first_row: int = 1, hidden: bool = False
+    ) -> Table:
+        frozen = tuple(tuple(r) for r in rows)
+        return Table(name, lambda: iter(frozen), first_row=first_row, hidden=hidden)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One inspectable part: a file, an e-mail body, an archive member.
+
+    ``path`` is the full container path, members joined with ``!``:
+    ``outbound.eml!Cambs.zip!HR/extract.xlsx``.
+
+    A part that could not be read is still a Document, with ``uninspectable``
+    set to a reason a person understands.  It is never "clean".
+    """
+
+    path: str
+    media_type: str
+    text: str = ""
+    segments: tuple[Segment, ...] = ()
+    tables: tuple[Table, ...] = ()
+    parts: tuple[Document, ...] = ()
+    uninspectable: str | None = None
+    notes: tuple[str, ...] = ()
+    size: int = 0
+
+    def walk(self) -> Iterator[Document]:
+        """This document, then every nested part, depth first."""
+        yield self
+        for part in self.parts:
+            yield from part.walk()
+
+    def page_at(self, offset: int) -> int | None:
+        for seg in self.segments:
+            if seg.start <= offset < seg.end:
+                return seg.page
+        return None
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding is.  Text findings use start/end (+page); table findings
+    use sheet/row/column.  ``path`` is the container path of the part."""
+
+    path: str
+    start: int | None = None
+    end: int | None = None
+    page: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k in self.__slots__ if (v := getattr(self, k)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One occurrence of personal data.  Never carries the raw value: only a
+    masked ``preview`` and a keyed hash of the normalised value.  ``revealed``
+    is filled only when a user asked for values on their own terminal."""
+
+    type: str
+    detector: str
+    score: float
+    location: Location
+    preview: str
+    value_hash: str
+    subject: int | None = None
+    revealed: str | None = None
+
+    def as_dict(self, *, reveal: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": self.type,
+            "score": round(self.score, 3),
+            "detector": self.detector,
+            "location": self.location.as_dict(),
+            "preview": self.revealed if reveal and self.revealed is not None else self.preview,
+        }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """The result of scanning one part (and, recursively, its parts)."""
+
+    path: str
+    media_type: str
+    data_subjects: int
+    entities: dict[str, int]
+    special_category: tuple[str, ...]
+    uninspectable: str | None
+    findings: tuple[Finding, ...]
+    parts: tuple[FileReport, ...] = ()
+    notes: tuple[str, ...] = ()
+    # Keyed hashes identifying each distinct data subject, used to deduplicate
+    # people across the parts of a container.  Not part of the JSON output.
+    subject_keys: frozenset[str] = field(default_factory=frozenset)
+
+    def walk(self) -> Iterator[FileReport]:
+        yield self
+        for p in self.parts:
+            yield from p.walk()
+
+    @property
+    def has_personal_data(self) -> bool:
+        return any(r.findings or r.special_category for r in self.walk())
+
+    @property
+    def has_uninspectable(self) -> bool:
+        return any(r.uninspectable for r in self.walk())
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    files: tuple[FileReport, ...]
+    data_subjects: int
+    entities: dict[str, int]
+    special_category: tuple[str, ...]
+    uninspectable: int
+
+    @property
+    def flagged(self) -> bool:
+        return any(f.has_personal_data or f.has_uninspectable for f in self.files)
+
+
+def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    return dict(sorted(total.items()))
