@@ -1,0 +1,378 @@
+"""Scan a table: classify its columns from a sample, then stream every row.
+
+The plan is made once; each cell of a classified column then costs one
+validator call (answers are remembered in columns whose values repeat), and
+each free-text cell one call of the prose detectors (once per distinct text).
+Rows are never held beyond the 200-row sample, so a multi-gigabyte CSV streams
+in constant memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from itertools import groupby, islice
+
+from shareguard.detect.columns import (
+    SAMPLE_ROWS,
+    SELF_EVIDENT,
+    STRONG_SHARE,
+    ColumnRole,
+    TablePlan,
+    classify_columns,
+)
+from shareguard.detect.identifiers import CELL_VALIDATORS, validate_dob_cell, validate_phone
+from shareguard.detect.names import ORG_WORDS, split_title
+from shareguard.detect.types import Candidate
+from shareguard.model import EntityType, Row, SpecialCategory, Table
+
+DETECTOR = "table"
+_SPECIAL = frozenset(str(c) for c in SpecialCategory)
+_PERSON = EntityType.PERSON.value
+_MEMO_LIMIT = 100_000
+_MEMO_TEXT_CHARS = 300
+# Columns still unknown after the sample (empty at the top) are re-judged on
+# this many later values.
+_LATE_SAMPLE = 20
+
+Validator = Callable[[str], "str | None"]
+TextDetector = Callable[[str], list[Candidate]]
+
+
+RowCandidates = tuple[int, list[Candidate]]
+
+
+@dataclass(slots=True)
+class TableScan:
+    """A table being scanned.  ``rows`` yields ``(row number, candidates)`` for
+    each row with findings, streaming; ``special`` and ``rows_scanned`` are
+    complete once ``rows`` is exhausted.  Candidates of a column recognised
+    only after its first values (empty at the top) come after the other rows,
+    out of row order."""
+
+    plan: TablePlan
+    rows: Iterator[RowCandidates]
+    special: set[str] = field(default_factory=set)
+    rows_scanned: int = 0
+
+
+def _memo_text(detect_text: TextDetector) -> Callable[[str], tuple[Candidate, ...]]:
+    """Notes and descriptions repeat ("Left message", "Laptop refresh") and the
+    prose detectors cost tens of microseconds a cell: run them once per text."""
+    seen: dict[str, tuple[Candidate, ...]] = {}
+
+    def run(text: str) -> tuple[Candidate, ...]:
+        hit = seen.get(text)
+        if hit is None:
+            hit = tuple(detect_text(text))
+            if len(text) <= _MEMO_TEXT_CHARS:
+                if len(seen) >= _MEMO_LIMIT:
+                    seen.clear()
+                seen[text] = hit
+        return hit
+
+    return run
+
+
+def _label(c: ColumnRole) -> str:
+    return c.header if c.header else f"column {c.index + 1}"
+
+
+def _memo(fn: Validator) -> Validator:
+    """Grades, dates and postcodes repeat: remember recent answers."""
+    seen: dict[str, str | None] = {}
+    miss = object()
+
+    def check(value: str) -> str | None:
+        hit = seen.get(value, miss)
+        if hit is miss:
+            if len(seen) >= _MEMO_LIMIT:
+                seen.clear()
+            hit = seen[value] = fn(value)
+        return hit  # type: ignore[return-value]
+
+    return check
+
+
+_NAME_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.-])*")
+_PLACEHOLDERS = frozenset(
+    "unknown n/a na none nil tbc tba test anonymous withheld redacted various other null".split()
+)
+# UK national numbers by leading digits (Ofcom plan): geographic 01/02,
+# non-geographic 03/05/08, mobiles 07 except 070 (personal) and 076 (pagers).
+_NOT_PERSON = _PLACEHOLDERS | ORG_WORDS
+_UK_PHONE = re.compile(r"(?:\+44|0044|0)((?:1|2|3|5|7[1-57-9]|8)\d{8,9})")
+_PHONE_JUNK = str.maketrans("", "", " -().")
+
+
+def column_person(value: str) -> str | None:
+    """A cell of a column known to hold names.  The column is already known
+    to hold names, so the shape decides and names missing from the lexicons
+    still count; the normalised form is the one :func:`person_cell` gives."""
+    if len(value) > 80:
+        return None
+    title, rest = split_title(value.strip())
+    family, comma, given = rest.partition(",")
+    words = (given.split() + family.split()) if comma else rest.split()
+    if not (2 if not title else 1) <= len(words) <= 5:
+        return None
+    if not all(_NAME_WORD.fullmatch(w) for w in words):
+        return None
+    low = [w.rstrip(".").casefold() for w in words]
+    if any(w in _NOT_PERSON for w in low) or rest.casefold() in _PLACEHOLDERS:
+        return None
+    return " ".join(low)
+
+
+def column_phone(value: str) -> str | None:
+    """A cell of a phone column.  UK numbers are settled by their shape (the
+    header already says "phone"; the full metadata check costs ~40 µs a cell
+    and rejects numbers in ranges it does not list); others by phonenumbers."""
+    m = _UK_PHONE.fullmatch(value.translate(_PHONE_JUNK))
+    if m is not None:
+        national = m.group(1)
+        if len(national) == 10 or national.startswith(("1", "8")):
+            return "+44" + national
+        return None
+    return validate_phone(value)
+
+
+def dob_validator(today: date) -> Validator:
+    """Birth-date cells; the two commonest layouts (dd/mm/yyyy, and ISO from
+    spreadsheets) are read by slicing, everything else by ``validate_dob_cell``."""
+    slow = partial(validate_dob_cell, today=today)
+    limit = (today.year, today.month, today.day)
+
+    def check(value: str) -> str | None:
+        v = value.strip()
+        if len(v) == 10 and v[2] == v[5] and v[2] in "/.-" and v[:2].isdigit():
+            y, m, d = v[6:], v[3:5], v[:2]
+        elif (
+            len(v) >= 10 and v[4] == v[7] == "-" and v[:4].isdigit() and v[10:].strip(" T0:") == ""
+        ):
+            y, m, d = v[:4], v[5:7], v[8:10]
+        else:
+            return slow(value)
+        if not (y.isdigit() and m.isdigit() and d.isdigit()):
+            return None
+        try:
+            born = date(int(y), int(m), int(d))
+        except ValueError:
+            return None
+        key = (born.year, born.month, born.day)
+        age = today.year - born.year - (limit[1:] < key[1:])
+        return born.isoformat() if key <= limit and age <= 120 else None
+
+    return check
+
+
+def _validator(entity: str, today: date) -> Validator | None:
+    if entity == EntityType.DATE_OF_BIRTH:
+        return dob_validator(today)
+    if entity == EntityType.PERSON:
+        return column_person
+    if entity == EntityType.PHONE_NUMBER:
+        return column_phone
+    return CELL_VALIDATORS.get(entity)
+
+
+@dataclass(slots=True)
+class _Late:
+    """An unknown column whose sample was (nearly) empty."""
+
+    index: int
+    label: str
+    seen: list[tuple[int, str]]
+
+
+def _late_entity(values: list[str]) -> str | None:
+    for entity in SELF_EVIDENT:
+        fn = CELL_VALIDATORS.get(entity)
+        if fn is not None and sum(1 for v in values if fn(v)) >= STRONG_SHARE * len(values):
+            return entity
+    return None
+
+
+@dataclass(slots=True)
+class _Work:
+    """What the row loop does, decided once from the plan."""
+
+    checks: list[tuple[int, str, Validator, str, float]]
+    split: tuple[int, int]  # given, family column (-1 when absent)
+    split_label: str
+    split_score: float
+    text_cols: list[tuple[int, str]]
+    special_cols: dict[int, str]  # reported once a non-empty cell is seen
+    late: list[_Late]
+
+
+def _prepare(plan: TablePlan, sample: list[Row]) -> _Work:
+    filled = [0] * len(plan.columns)
+    distinct: list[set[str]] = [set() for _ in plan.columns]
+    for r in sample[1 if plan.has_header else 0 :]:
+        for i, cell in enumerate(r[: len(filled)]):
+            if cell.strip():
+                filled[i] += 1
+                distinct[i].add(cell)
+    # remembering answers pays only where values repeat (dates, grades, names)
+    repeats = [len(d) < 0.9 * n for d, n in zip(distinct, filled, strict=True)]
+    today = date.today()
+    # a "Diagnosis" header says something about people only if there are people
+    people = any(c.entity is not None for c in plan.columns)
+    work = _Work([], (-1, -1), "", 0.0, [], {}, [])
+    given = family = None
+    for c in plan.columns:
+        if c.special and people:
+            work.special_cols[c.index] = c.special
+        if c.name_part == "given":
+            given = c
+        elif c.name_part == "family":
+            family = c
+        elif c.entity is not None and (fn := _validator(c.entity, today)) is not None:
+            fn = _memo(fn) if repeats[c.index] else fn
+            work.checks.append((c.index, c.entity, fn, _label(c), c.confidence))
+        elif c.category == "free_text":
+            work.text_cols.append((c.index, _label(c)))
+        elif c.category is None and not c.special and filled[c.index] < 3:
+            work.late.append(_Late(c.index, _label(c), []))
+    parts = [c for c in (given, family) if c is not None]
+    if parts:
+        work.split = (given.index if given else -1, family.index if family else -1)
+        work.split_label = "+".join(_label(c) for c in parts)
+        # one part alone ("Surname" only) is weaker evidence of a person
+        work.split_score = 0.9 if len(parts) == 2 else 0.6 * parts[0].confidence
+    return work
+
+
+def scan_table(table: Table, detect_text: TextDetector) -> TableScan:
+    """Classify the first rows; the returned scan streams the table from the top."""
+    sample = list(islice(table.iter_rows(), SAMPLE_ROWS))
+    plan = classify_columns(sample)
+    work = _prepare(plan, sample)
+    scan = TableScan(plan, iter(()))
+    scan.rows = _scan_rows(table, plan, work, _memo_text(detect_text), scan)
+    return scan
+
+
+def _scan_rows(
+    table: Table,
+    plan: TablePlan,
+    work: _Work,
+    prose: Callable[[str], tuple[Candidate, ...]],
+    scan: TableScan,
+) -> Iterator[RowCandidates]:
+    checks, text_cols, special_cols, late = (
+        work.checks,
+        work.text_cols,
+        work.special_cols,
+        work.late,
+    )
+    split = work.split_score > 0
+    special = scan.special
+    rows: Iterator[Row] = table.iter_rows()
+    row_no = table.first_row
+    if plan.has_header:
+        next(rows, None)
+        row_no += 1
+    for scanned, row in enumerate(rows, 1):
+        width = len(row)
+        out: list[Candidate] = []
+        for i, entity, fn, label, score in checks:
+            if i < width and (cell := row[i]):
+                norm = fn(cell)
+                if norm is not None:
+                    out.append(
+                        Candidate(entity, 0, len(cell), cell, score, DETECTOR, norm, row_no, label)
+                    )
+        if split:
+            _split_name(row, work, row_no, out)
+        for i, label in text_cols:
+            if i < width and (cell := row[i]) and not cell.isspace():
+                for t in prose(cell):
+                    if t.type in _SPECIAL:
+                        special.add(t.type)
+                    out.append(t._replace(row=row_no, column=label))
+        if special_cols:
+            for i in [i for i in special_cols if i < width and row[i].strip()]:
+                special.add(special_cols.pop(i))
+        settled: list[Candidate] = []
+        if late:
+            _watch_late(row, row_no, late, checks, settled)
+            out.extend(c for c in settled if c.row == row_no)
+        if out:
+            yield row_no, out
+        if settled:  # a column recognised just now: its earlier rows' values
+            yield from _by_row(c for c in settled if c.row != row_no)
+        row_no += 1
+        scan.rows_scanned = scanned
+    late_found: list[Candidate] = []
+    for pending in late:
+        _settle_late(pending, checks, late_found, force=True)
+    yield from _by_row(late_found)
+
+
+def _by_row(candidates: Iterable[Candidate]) -> Iterator[RowCandidates]:
+    ordered = sorted(candidates, key=lambda c: c.row or 0)
+    for r, cands in groupby(ordered, key=lambda c: c.row or 0):
+        yield r, list(cands)
+
+
+def _split_name(row: Row, work: _Work, row_no: int, out: list[Candidate]) -> None:
+    """A name over given/family columns counts once per row."""
+    gi, fi = work.split
+    g = row[gi].strip() if 0 <= gi < len(row) else ""
+    f = row[fi].strip() if 0 <= fi < len(row) else ""
+    if not (g or f):
+        return
+    value = f"{g} {f}".strip()
+    if g and f:
+        norm = column_person(value)
+    else:  # one part only: still a name, if it is shaped like one
+        words = value.split()
+        ok = 1 <= len(words) <= 3 and all(_NAME_WORD.fullmatch(w) for w in words)
+        norm = value.casefold() if ok and value.casefold() not in _PLACEHOLDERS else None
+    if norm is None:
+        return
+    out.append(
+        Candidate(_PERSON, 0, 0, value, work.split_score, DETECTOR, norm, row_no, work.split_label)
+    )
+
+
+def _watch_late(
+    row: Row,
+    row_no: int,
+    late: list[_Late],
+    checks: list[tuple[int, str, Validator, str, float]],
+    out: list[Candidate],
+) -> None:
+    for pending in list(late):
+        if pending.index < len(row) and (cell := row[pending.index].strip()):
+            pending.seen.append((row_no, cell))
+            if len(pending.seen) >= _LATE_SAMPLE:
+                late.remove(pending)
+                _settle_late(pending, checks, out, force=False)
+
+
+def _settle_late(
+    pending: _Late,
+    checks: list[tuple[int, str, Validator, str, float]],
+    out: list[Candidate],
+    *,
+    force: bool,
+) -> None:
+    if len(pending.seen) < 3:
+        return
+    entity = _late_entity([v for _, v in pending.seen])
+    if entity is None:
+        return
+    fn = _memo(CELL_VALIDATORS[entity])
+    for row_no, cell in pending.seen:
+        if (norm := fn(cell)) is not None:
+            out.append(
+                Candidate(entity, 0, len(cell), cell, 0.7, DETECTOR, norm, row_no, pending.label)
+            )
+    if not force:
+        checks.append((pending.index, entity, fn, pending.label, 0.7))
