@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     )
     limits: Limits = Field(default_factory=Limits)
     log_format: str = Field(default="auto", description="auto | json | console")
+    debug: bool = Field(default=False, description="show tracebacks (may contain data)")
     host: str = "127.0.0.1"
     port: int = 8080
 

@@ -9,7 +9,7 @@ CSV never has to sit in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -201,16 +201,19 @@ class FileReport:
 
     path: str
     media_type: str
-    data_subjects: int
+    data_subjects: int  # distinct people in this part and everything nested in it
+    own_data_subjects: int  # distinct people in this part's own content
     entities: dict[str, int]
     special_category: tuple[str, ...]
     uninspectable: str | None
     findings: tuple[Finding, ...]
     parts: tuple[FileReport, ...] = ()
     notes: tuple[str, ...] = ()
-    # Keyed hashes identifying each distinct data subject, used to deduplicate
-    # people across the parts of a container.  Not part of the JSON output.
-    subject_keys: frozenset[str] = field(default_factory=frozenset)
+    # The people in this part and its sub-parts, each as the keyed 64-bit ids
+    # of their keys (most stable first), so that containers and multi-file
+    # scans can merge the same person found in several parts.  Not output.
+    subjects: tuple[tuple[int, ...], ...] = ()
+    subjects_overflow: int = 0  # people counted beyond the deduplication bound
 
     def walk(self) -> Iterator[FileReport]:
         yield self
@@ -237,6 +240,36 @@ class ScanReport:
     @property
     def flagged(self) -> bool:
         return any(f.has_personal_data or f.has_uninspectable for f in self.files)
+
+
+def merge_subjects(groups: Iterable[Sequence[tuple[int, ...]]]) -> list[tuple[int, ...]]:
+    """Distinct people over several lists of subjects: two subjects are the
+    same person when they share any id.  Each person comes back once, with
+    every id seen for them (first id kept first)."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = parent.setdefault(x, x)
+        while root != parent[root]:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    order: list[tuple[int, ...]] = []
+    for subjects in groups:
+        for ids in subjects:
+            order.append(ids)
+            first = find(ids[0])
+            for other in ids[1:]:
+                root = find(other)
+                if root != first:
+                    parent[root] = first
+    merged: dict[int, list[int]] = {}
+    for ids in order:
+        bucket = merged.setdefault(find(ids[0]), [])
+        bucket.extend(i for i in ids if i not in bucket)
+    return [tuple(ids) for ids in merged.values()]
 
 
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:

@@ -1,0 +1,48 @@
+"""Keys derived from the one root secret, and the keyed hash of a value.
+
+Every hash ShareGuard stores or prints is an HMAC under a key derived (HKDF)
+from the root secret for one purpose, so a hash of a NI number cannot be
+reversed by hashing every possible NI number without the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# HKDF "info" labels.  Changing one invalidates every hash made for that purpose.
+PURPOSE_VALUE_HASH = b"shareguard/value-hash/v1"
+PURPOSE_PSEUDONYM = b"shareguard/pseudonym/v1"
+PURPOSE_QUARANTINE = b"shareguard/quarantine/v1"
+
+HASH_PREFIX = "hk1:"
+
+
+def derive_key(root: bytes, purpose: bytes, length: int = 32) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose).derive(root)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueHasher:
+    """Keyed hash of a normalised value, namespaced by entity type so that the
+    same digits as a phone number and as an account number hash differently."""
+
+    key: bytes
+
+    @classmethod
+    def from_root(cls, root: bytes) -> ValueHasher:
+        return cls(derive_key(root, PURPOSE_VALUE_HASH))
+
+    def __call__(self, kind: str, normalised: str) -> str:
+        mac = hmac.new(self.key, f"{kind}\x1f{normalised}".encode(), hashlib.sha256)
+        return HASH_PREFIX + mac.hexdigest()[:32]
+
+    def id64(self, key: str) -> int:
+        """A keyed 64-bit id, for counting and matching people in memory
+        during one scan (cheap enough for every row of a large table)."""
+        digest = hashlib.blake2b(key.encode(), digest_size=8, key=self.key[:32]).digest()
+        return int.from_bytes(digest, "big")
