@@ -1,0 +1,116 @@
+"""The scan pipeline from paths or bytes to a :class:`ScanReport`.
+
+Extraction and detection run per top-level file; with ``jobs > 1`` files are
+spread over worker processes (each loads the detectors once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import structlog
+
+from shareguard.config import Settings
+from shareguard.detect.scanner import Scanner
+from shareguard.errors import InputError
+from shareguard.extract import extract_bytes, extract_path
+from shareguard.keys import ValueHasher
+from shareguard.model import FileReport, ScanReport
+from shareguard.render import summarise
+
+log = structlog.get_logger(__name__)
+
+STDIN = "-"
+
+
+def expand_paths(paths: Sequence[str]) -> list[str]:
+    """Files named, and every file below folders named, in a stable order."""
+    out: list[str] = []
+    for p in paths:
+        if p == STDIN:
+            out.append(p)
+            continue
+        path = Path(p)
+        if path.is_dir():
+            out.extend(
+                str(f) for f in sorted(path.rglob("*")) if f.is_file() and not f.is_symlink()
+            )
+        elif path.is_file():
+            out.append(p)
+        elif not path.exists():
+            raise InputError(f"{p}: no such file or folder")
+        else:
+            raise InputError(f"{p}: not a regular file")
+    return out
+
+
+def make_scanner(settings: Settings, *, reveal: bool = False) -> Scanner:
+    return Scanner(ValueHasher.from_root(settings.secret_key_bytes()), reveal=reveal)
+
+
+def scan_bytes(data: bytes, name: str, settings: Settings, scanner: Scanner) -> FileReport:
+    doc = extract_bytes(data, name, settings.limits)
+    return scanner.scan(doc)
+
+
+def scan_file(path: str, settings: Settings, scanner: Scanner) -> FileReport:
+    if path == STDIN:
+        import sys
+
+        return scan_bytes(sys.stdin.buffer.read(), "stdin", settings, scanner)
+    report = scanner.scan(extract_path(Path(path), settings.limits, name=path))
+    log.info(
+        "scanned",
+        path=path,
+        findings=sum(report.entities.values()),
+        data_subjects=report.data_subjects,
+        uninspectable=report.has_uninspectable,
+    )
+    return report
+
+
+# Worker-process state: built once per process by the pool initialiser.
+_worker: tuple[Settings, Scanner] | None = None
+
+
+def _init_worker(settings: Settings, reveal: bool) -> None:
+    global _worker
+    _worker = (settings, make_scanner(settings, reveal=reveal))
+
+
+def _scan_in_worker(path: str) -> FileReport:
+    assert _worker is not None
+    return scan_file(path, *_worker)
+
+
+def iter_reports(
+    paths: Sequence[str], settings: Settings, *, reveal: bool = False, jobs: int = 1
+) -> Iterator[FileReport]:
+    """Scan each path, yielding reports in the order of ``paths``."""
+    if jobs <= 1 or len(paths) <= 1 or STDIN in paths:
+        scanner = make_scanner(settings, reveal=reveal)
+        for p in paths:
+            yield scan_file(p, settings, scanner)
+        return
+    settings.secret_key_bytes()  # create the key once, before workers race for it
+    workers = min(jobs, len(paths))
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings, reveal)) as ex:
+        yield from ex.map(_scan_in_worker, paths, chunksize=1)
+
+
+def scan_paths(
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    reveal: bool = False,
+    jobs: int = 1,
+    on_file: Callable[[FileReport], None] | None = None,
+) -> ScanReport:
+    files: list[FileReport] = []
+    for report in iter_reports(expand_paths(paths), settings, reveal=reveal, jobs=jobs):
+        files.append(report)
+        if on_file is not None:
+            on_file(report)
+    return summarise(tuple(files))
