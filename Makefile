@@ -1,0 +1,55 @@
+# ShareGuard developer commands.  `make install` builds .venv from uv.lock;
+# `make test` installs and runs every check; `make run` starts the service.
+
+PYTHON      ?= python3
+UV_VERSION  := 0.13.8
+UV          := .uv/bin/uv
+VENV        := .venv
+CACHE       := .cache
+SARIF_PKG   := @microsoft/jest-sarif@1.0.0-beta.0
+SARIF_SCHEMA:= $(CACHE)/sarif-2.1.0.json
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+
+.PHONY: install test lint typecheck unit run bench clean
+
+# uv itself comes from PyPI into a small private venv, so nothing global changes.
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed
+
+# The SARIF 2.1.0 JSON schema, for validating our SARIF output in the tests,
+# comes from Microsoft's jest-sarif package on the npm registry.
+$(SARIF_SCHEMA):
+	@mkdir -p $(CACHE)/npm
+	cd $(CACHE)/npm && npm pack --silent $(SARIF_PKG) >/dev/null
+	tar -xzf $(CACHE)/npm/microsoft-jest-sarif-*.tgz -C $(CACHE)/npm package/lib/schemas/sarif-2.1.0-rtm.5.json
+	cp $(CACHE)/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json $@
+
+lint: install
+	$(UV) run --frozen ruff check src tests bench tools
+
+typecheck: install
+	$(UV) run --frozen mypy src
+
+unit: install $(SARIF_SCHEMA)
+	SHAREGUARD_SARIF_SCHEMA=$(abspath $(SARIF_SCHEMA)) $(UV) run --frozen pytest
+
+test: lint typecheck unit
+
+run: install
+	$(VENV)/bin/shareguard serve
+
+bench: install
+	$(UV) run --frozen python bench/accuracy.py
+	$(UV) run --frozen python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) .uv $(CACHE) .mypy_cache .ruff_cache .pytest_cache
