@@ -19,6 +19,7 @@ Prints a table and writes ``bench/results/accuracy.json``.
 from __future__ import annotations
 
 import argparse
+import logging
 import json
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from shareguard import logs
 from shareguard.config import Settings
 from shareguard.model import FileReport
 from shareguard.pipeline import make_scanner, scan_file
@@ -144,6 +146,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, help="an already generated corpus folder")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "accuracy.json")
     args = ap.parse_args()
+    logs.configure("console", logging.WARNING)
     result = evaluate(ensure_corpus(args.corpus))
     print_summary(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)

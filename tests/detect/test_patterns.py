@@ -249,3 +249,22 @@ def test_identifier_like_text_never_raises(text: str) -> None:
     cands = detect_patterns(text)
     spans = sorted((c.start, c.end) for c in cands)
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_birth_date_column_of_a_table_laid_out_as_text() -> None:
+    text = (
+        "Waiting list (as at 30/09/2024)\r\n"
+        "Patient DOB NHS number Procedure Referred date\r\n"
+        "Holly Baker 26/08/1977 718 260 2768 Carpal tunnel release 01/02/2024\r\n"
+        "Laksh Mann 30/11/1966 488 924 0500 Total hip replacement 03/04/2024\r\n"
+        "\r\n"
+        "Clinic dates: 12/12/2024 and 19/12/2024\r\n"
+    )
+    dobs = [c.value for c in detect_patterns(text) if c.type == "DATE_OF_BIRTH"]
+    assert dobs == ["26/08/1977", "30/11/1966"]
+
+
+def test_born_in_a_sentence_does_not_make_the_next_lines_birth_dates() -> None:
+    text = "She was born on 3 March 1961 in Leeds.\nReview on 12/05/1990 was cancelled.\n"
+    dobs = [c.value for c in detect_patterns(text) if c.type == "DATE_OF_BIRTH"]
+    assert dobs == ["3 March 1961"]

@@ -36,23 +36,79 @@ def _words(*words: str) -> re.Pattern[str]:
 
 _CTX_NHS = _words(r"nhs", r"chi", r"patient", r"nhs\s*(?:no|num|number)\.?")
 _CTX_NEGATIVE = _words(
-    "invoice", "inv", "asset", "order", "po", "serial", "ref", "reference", "tag", "certificate",
-    "cert", "account", "acct", "a/c", "policy", "ticket", "transaction", "txn", "barcode", "sku",
-    "part", "product", "item", "batch", "lot", "isbn", "form", "receipt", "contract", "job",
-    "claim", "tracking", "voucher", "booking", "licence", "license", "membership", "employee",
-    "payroll", "supplier", "vendor", "case", "docket", "parcel", "consignment", "model",
+    "invoice",
+    "inv",
+    "asset",
+    "order",
+    "po",
+    "serial",
+    "ref",
+    "reference",
+    "tag",
+    "certificate",
+    "cert",
+    "account",
+    "acct",
+    "a/c",
+    "policy",
+    "ticket",
+    "transaction",
+    "txn",
+    "barcode",
+    "sku",
+    "part",
+    "product",
+    "item",
+    "batch",
+    "lot",
+    "isbn",
+    "form",
+    "receipt",
+    "contract",
+    "job",
+    "claim",
+    "tracking",
+    "voucher",
+    "booking",
+    "licence",
+    "license",
+    "membership",
+    "employee",
+    "payroll",
+    "supplier",
+    "vendor",
+    "case",
+    "docket",
+    "parcel",
+    "consignment",
+    "model",
 )
 _CTX_CARD = _words("card", "visa", "mastercard", "amex", "maestro", "credit", "debit", "pan")
 _CTX_PHONE = _words("tel", "telephone", "phone", "mobile", "mob", "call", "fax", "contact")
 _CTX_PASSPORT = _words("passport")
 _CTX_DL = _words(r"driving\s+licen[cs]e", r"driver'?s?\s+licen[cs]e", "dl", "licence", "license")
 _CTX_VRM = _words(
-    "reg", "registration", "vrm", "vehicle", "car", "van", "motorcycle", r"number\s*plate",
-    "plate", "index",
+    "reg",
+    "registration",
+    "vrm",
+    "vehicle",
+    "car",
+    "van",
+    "motorcycle",
+    r"number\s*plate",
+    "plate",
+    "index",
 )
 _CTX_BANK = _words(r"sort\s*code", "account", "acct", "a/c", "bank")
 _CTX_ADDRESS = _words(
-    "address", "postcode", r"post\s*code", "lives", "living", "resides", "resident", "moved",
+    "address",
+    "postcode",
+    r"post\s*code",
+    "lives",
+    "living",
+    "resides",
+    "resident",
+    "moved",
     *ids.STREET_TYPES,
 )
 _CTX_VERSION = _words("v", "ver", "version", "release", "section", "build", "rule", "clause")
@@ -298,7 +354,9 @@ def _re2(pattern: str) -> re2._Regexp:
 _RULES: tuple[_Rule, ...] = (
     _Rule(
         "email",
-        _re2(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+        _re2(
+            r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+        ),
         _email,
     ),
     _Rule(
@@ -357,6 +415,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("street_address", _re2(r"\b" + ids.STREET_CORE), _street),
 )
 
+_DATE_RULE_INDEX = next(i for i, r in enumerate(_RULES) if r.detector == "dob")
+
 # Types whose presence nearby supports a bare 10-digit mod-11 number being an NHS number.
 _SUPPORTING = frozenset(
     {E.DATE_OF_BIRTH, E.UK_POSTCODE, E.UK_NINO, E.STREET_ADDRESS, E.EMAIL_ADDRESS, E.PHONE_NUMBER}
@@ -399,8 +459,62 @@ def _without_overlaps(cands: list[Candidate]) -> list[Candidate]:
     return kept
 
 
+# A table laid out as text (a PDF's text layer, a fixed-width report): a header
+# line naming a birth-date column, then rows, one per line, each with a date.
+_BIRTH_WORD = re.compile(
+    r"(?i)(?<![A-Za-z])(?:dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|born)(?![A-Za-z])"
+)
+_DATE_LABEL = re.compile(
+    r"(?i)(?<![A-Za-z])(?:dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|born|"
+    r"[a-z]*\s?date|[a-z]*dt)(?![A-Za-z])"
+)
+_MAX_TABLE_LINES = 100_000
+
+
+def _line_at(text: str, pos: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, len(text) if end < 0 else end
+
+
+def _text_table_dobs(text: str) -> Iterator[Candidate]:
+    """Dates in the birth-date column of a table laid out as lines of text."""
+    dates = _RULES[_DATE_RULE_INDEX].pattern
+    done: set[int] = set()
+    for word in _BIRTH_WORD.finditer(text):
+        start, end = _line_at(text, word.start())
+        if start in done or dates.search(text, start, end):
+            continue  # a sentence with a date in it is not a column header
+        done.add(start)
+        labels = [m.group() for m in _DATE_LABEL.finditer(text, start, end)]
+        column = next((i for i, lab in enumerate(labels) if _BIRTH_WORD.search(lab)), 0)
+        for _ in range(_MAX_TABLE_LINES):
+            start, end = _line_at(text, end + 1)
+            found = list(dates.finditer(text, start, end)) if start < len(text) else []
+            if not found:
+                break  # the table ends at a blank line or a row without a date
+            if len(found) == 1:
+                pick = found[0]
+            elif len(found) == len(labels):
+                pick = found[column]
+            else:
+                continue
+            d = ids.parse_date(pick.group())
+            if (
+                d is not None
+                and ids.plausible_birth_date(d)
+                and not _digit_neighbour(text, pick.start(), pick.end())
+            ):
+                iso = d.isoformat()
+                yield _cand(
+                    E.DATE_OF_BIRTH, pick.start(), pick.end(), pick.group(), 0.85, "dob", iso
+                )
+
+
 def detect_patterns(text: str) -> list[Candidate]:
     """All pattern-detected entities in ``text``, without overlaps, in text order."""
     if not text:
         return []
-    return _without_overlaps(_resolve_nhs(list(_raw(text))))
+    cands = list(_raw(text))
+    cands.extend(_text_table_dobs(text))
+    return _without_overlaps(_resolve_nhs(cands))
