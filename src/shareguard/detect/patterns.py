@@ -478,19 +478,25 @@ def _line_at(text: str, pos: int) -> tuple[int, int]:
 
 
 def _text_table_dobs(text: str) -> Iterator[Candidate]:
-    """Dates in the birth-date column of a table laid out as lines of text."""
+    """Dates in the birth-date column of a table laid out as lines of text.
+
+    Each line is matched as its own slice: re2 with pos/endpos re-encodes the
+    whole text on every call, which would make a long table quadratic."""
     dates = _RULES[_DATE_RULE_INDEX].pattern
     done: set[int] = set()
     for word in _BIRTH_WORD.finditer(text):
         start, end = _line_at(text, word.start())
-        if start in done or dates.search(text, start, end):
+        line = text[start:end]
+        if start in done or dates.search(line):
             continue  # a sentence with a date in it is not a column header
         done.add(start)
-        labels = [m.group() for m in _DATE_LABEL.finditer(text, start, end)]
+        labels = [m.group() for m in _DATE_LABEL.finditer(line)]
         column = next((i for i, lab in enumerate(labels) if _BIRTH_WORD.search(lab)), 0)
         for _ in range(_MAX_TABLE_LINES):
+            if end + 1 >= len(text):
+                break
             start, end = _line_at(text, end + 1)
-            found = list(dates.finditer(text, start, end)) if start < len(text) else []
+            found = list(dates.finditer(text[start:end]))
             if not found:
                 break  # the table ends at a blank line or a row without a date
             if len(found) == 1:
@@ -499,16 +505,10 @@ def _text_table_dobs(text: str) -> Iterator[Candidate]:
                 pick = found[column]
             else:
                 continue
+            s, e = start + pick.start(), start + pick.end()
             d = ids.parse_date(pick.group())
-            if (
-                d is not None
-                and ids.plausible_birth_date(d)
-                and not _digit_neighbour(text, pick.start(), pick.end())
-            ):
-                iso = d.isoformat()
-                yield _cand(
-                    E.DATE_OF_BIRTH, pick.start(), pick.end(), pick.group(), 0.85, "dob", iso
-                )
+            if d is not None and ids.plausible_birth_date(d) and not _digit_neighbour(text, s, e):
+                yield _cand(E.DATE_OF_BIRTH, s, e, pick.group(), 0.85, "dob", d.isoformat())
 
 
 def detect_patterns(text: str) -> list[Candidate]:

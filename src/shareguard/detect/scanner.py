@@ -11,6 +11,7 @@ own module and add it to :data:`TEXT_DETECTORS`.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -74,12 +75,15 @@ def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
         entities, key=lambda c: (-_PRIORITY.get(c.type, 0), -c.score, c.start - c.end, c.start)
     )
     kept: list[Candidate] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # kept spans, disjoint, sorted by start
+    ends: list[int] = []
     for c in ranked:
-        if any(c.start < end and start < c.end for start, end in taken):
-            continue
+        i = bisect.bisect_right(starts, c.start)
+        if (i > 0 and ends[i - 1] > c.start) or (i < len(starts) and starts[i] < c.end):
+            continue  # overlaps a stronger detection already kept
+        starts.insert(i, c.start)
+        ends.insert(i, c.end)
         kept.append(c)
-        taken.append((c.start, c.end))
     kept.extend(special)
     kept.sort(key=lambda c: (c.start, c.end))
     return kept
