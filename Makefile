@@ -12,7 +12,7 @@ SARIF_SCHEMA:= $(CACHE)/sarif-2.1.0.json
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install test lint typecheck unit run bench clean
+.PHONY: install test lint typecheck unit run bench bench-presidio clean
 
 # uv itself comes from PyPI into a small private venv, so nothing global changes.
 $(UV):
@@ -50,6 +50,19 @@ run: install
 bench: install
 	$(UV) run --frozen python bench/accuracy.py
 	$(UV) run --frozen python bench/throughput.py
+
+# Side-by-side benchmark against Microsoft Presidio (bench/README.md).  Presidio
+# gets its own venv under bench/, built from hash-pinned requirements; it never
+# enters .venv.
+PRESIDIO_VENV := bench/.venv-presidio
+
+$(PRESIDIO_VENV)/.installed: $(UV) bench/requirements-presidio.txt
+	$(UV) venv --quiet --allow-existing $(PRESIDIO_VENV)
+	$(UV) pip install --quiet --python $(PRESIDIO_VENV)/bin/python --require-hashes -r bench/requirements-presidio.txt
+	@touch $@
+
+bench-presidio: install $(PRESIDIO_VENV)/.installed
+	$(UV) run --frozen python bench/compare_presidio.py
 
 clean:
 	rm -rf $(VENV) .uv $(CACHE) .mypy_cache .ruff_cache .pytest_cache
