@@ -19,8 +19,8 @@ Prints a table and writes ``bench/results/accuracy.json``.
 from __future__ import annotations
 
 import argparse
-import logging
 import json
+import logging
 import subprocess
 import sys
 from collections import defaultdict
