@@ -10,7 +10,7 @@ SARIF_PKG   := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SCHEMA:= $(CACHE)/sarif-2.1.0.json
 
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
 .PHONY: install test lint typecheck unit run bench bench-presidio clean
 
@@ -34,13 +34,13 @@ $(SARIF_SCHEMA):
 	cp $(CACHE)/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json $@
 
 lint: install
-	$(UV) run --frozen ruff check src tests bench tools
+	$(VENV)/bin/ruff check src tests bench tools
 
 typecheck: install
-	$(UV) run --frozen mypy src
+	$(VENV)/bin/mypy src
 
 unit: install $(SARIF_SCHEMA)
-	SHAREGUARD_SARIF_SCHEMA=$(abspath $(SARIF_SCHEMA)) $(UV) run --frozen pytest
+	SHAREGUARD_SARIF_SCHEMA=$(abspath $(SARIF_SCHEMA)) $(VENV)/bin/pytest
 
 test: lint typecheck unit
 
@@ -48,8 +48,8 @@ run: install
 	$(VENV)/bin/shareguard serve
 
 bench: install
-	$(UV) run --frozen python bench/accuracy.py
-	$(UV) run --frozen python bench/throughput.py
+	$(VENV)/bin/python bench/accuracy.py
+	$(VENV)/bin/python bench/throughput.py
 
 # Side-by-side benchmark against Microsoft Presidio (bench/README.md).  Presidio
 # gets its own venv under bench/, built from hash-pinned requirements; it never
@@ -62,7 +62,7 @@ $(PRESIDIO_VENV)/.installed: $(UV) bench/requirements-presidio.txt
 	@touch $@
 
 bench-presidio: install $(PRESIDIO_VENV)/.installed
-	$(UV) run --frozen python bench/compare_presidio.py
+	$(VENV)/bin/python bench/compare_presidio.py
 
 clean:
 	rm -rf $(VENV) .uv $(CACHE) .mypy_cache .ruff_cache .pytest_cache
