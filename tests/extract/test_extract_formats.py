@@ -274,3 +274,34 @@ def test_unsupported_archive_and_binary() -> None:
     blob = run(bytes(range(256)) * 4)
     assert blob.uninspectable is not None
     assert "binary" in blob.uninspectable
+
+
+def _xls_bytes() -> bytes:
+    import datetime
+
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Staff")
+    for col, label in enumerate(["Name", "Staff no", "Born"]):
+        sheet.write(0, col, label)
+    sheet.write(1, 0, "Ada Lovelace-Test")
+    sheet.write(1, 1, 1042)
+    sheet.write(1, 2, datetime.date(1985, 12, 10), xlwt.easyxf(num_format_str="DD/MM/YYYY"))
+    hidden = book.add_sheet("Old")
+    hidden.write(0, 0, "QQ123456C")
+    hidden.visibility = 1
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_legacy_xls_by_content() -> None:
+    doc = run(_xls_bytes(), "staff.dat")
+    assert doc.media_type == "application/vnd.ms-excel"
+    assert doc.uninspectable is None
+    staff = doc.tables[0]
+    rows = [list(r) for r in staff.iter_rows()]
+    assert rows[0] == ["Name", "Staff no", "Born"]
+    assert rows[1] == ["Ada Lovelace-Test", "1042", "1985-12-10"]
+    assert [t.name for t in doc.tables] == ["Staff", "Old"]
