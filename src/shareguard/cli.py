@@ -135,3 +135,7 @@ def main() -> None:
         if get_settings().debug:
             raise
         sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()
