@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="hex secret; generated into HOME/secret.key on first use if unset"
     )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL (postgresql+psycopg://...); default SQLite in HOME",
+    )
+    policy_file: Path | None = Field(default=None, description="global policy YAML")
     limits: Limits = Field(default_factory=Limits)
     log_format: str = Field(default="auto", description="auto | json | console")
     debug: bool = Field(default=False, description="show tracebacks (may contain data)")
