@@ -25,5 +25,7 @@ def configure(fmt: str = "auto", level: int = logging.INFO) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # not cached: loggers are used once per file, and tests must be able
+        # to capture events after the CLI has configured logging
+        cache_logger_on_first_use=False,
     )
