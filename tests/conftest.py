@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from shareguard.config import get_settings
 
@@ -18,3 +19,4 @@ def shareguard_home(
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+    structlog.reset_defaults()  # the CLI configures logging; don't leak it into other tests
