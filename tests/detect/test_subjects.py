@@ -1,3 +1,5 @@
+import polars as pl
+
 from shareguard.detect.subjects import prose_subjects, row_subject
 from shareguard.detect.types import Candidate
 from shareguard.model import merge_subjects
@@ -43,9 +45,23 @@ def test_row_with_only_postcode_or_date_is_not_a_person() -> None:
 
 
 def test_same_person_in_two_tables_merges_through_name_and_birth_date() -> None:
-    a = [(1, 10), (2, 20)]  # (nhs id, name|dob id) rows
-    b = [(20,), (30,)]  # the second file knows only name|dob
-    assert len(merge_subjects([a, b])) == 3
+    a = _frame([(1, 10), (2, 20)])  # (nhs id, name|dob id) rows
+    b = _frame([(20,), (30,)])  # the second file knows only name|dob
+    merged = merge_subjects([a, b])
+    assert merged["s"].n_unique() == 3
+    assert sorted(merged.filter(pl.col("id") == 20)["s"]) == [2]
+
+
+def test_merge_follows_chains_of_shared_ids() -> None:
+    chain = _frame(
+        [(i, i + 1) for i in range(1, 40, 2)] + [(i + 1, i + 2) for i in range(1, 40, 2)]
+    )
+    assert merge_subjects([chain])["s"].n_unique() == 1
+
+
+def _frame(subjects: list[tuple[int, ...]]) -> pl.DataFrame:
+    rows = [(ids[0], i) for ids in subjects for i in ids]
+    return pl.DataFrame(rows, schema={"s": pl.UInt64, "id": pl.UInt64}, orient="row")
 
 
 def test_prose_merges_full_name_with_later_surname_and_given_name() -> None:

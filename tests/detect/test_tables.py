@@ -206,3 +206,32 @@ def test_fast_birth_date_path_agrees_with_the_validator(born: dt.date, sep: str)
 @given(st.text(max_size=24))
 def test_fast_birth_date_path_on_any_text(value: str) -> None:
     assert dob_validator(TODAY)(value) in (None, validate_dob_cell(value.strip()[:10], today=TODAY))
+
+
+def test_column_path_equals_row_path_on_a_staff_table() -> None:
+    from shareguard.detect.columns import classify_columns
+    from shareguard.detect.tables import _memo_text, _prepare, _scan_rows
+
+    rng = random.Random(7)
+    rows: list[Row] = [("Forename", "Surname", "DoB", "NINo", "NHS No", "Postcode", "Notes")]
+    for _ in range(300):
+        rows.append(
+            (
+                rng.choice(["Jane", "Omar", "", "Zoë", " Amy "]),
+                rng.choice(["Smith", "O'Neil", "", "Brown-Lee"]),
+                dob(rng),
+                rng.choice([nino(rng), "", "n/a"]),
+                nhs(rng),
+                postcode(rng),
+                rng.choice(["", "Left message", "Has diabetes"]),
+            )
+        )
+    table = Table.from_rows("staff", rows)
+    fast = [(r, c) for r, c in scan_table(table, detect_special_text).rows]
+    sample = list(table.iter_rows())[:200]
+    plan = classify_columns(sample)
+    slow_scan = scan_table(table, detect_special_text)
+    slow = list(
+        _scan_rows(table, plan, _prepare(plan, sample), _memo_text(detect_special_text), slow_scan)
+    )
+    assert fast == slow

@@ -16,11 +16,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import polars as pl
+
 from shareguard.detect.mask import mask
 from shareguard.detect.names import detect_names
 from shareguard.detect.patterns import detect_patterns
 from shareguard.detect.special import detect_special_text
-from shareguard.detect.subjects import Subject, prose_subjects, row_subject
+from shareguard.detect.subjects import Subject, prose_subjects
 from shareguard.detect.tables import DETECTOR as TABLE_DETECTOR
 from shareguard.detect.tables import scan_table
 from shareguard.detect.types import Candidate
@@ -99,16 +101,68 @@ def detect_text(text: str) -> list[Candidate]:
     return resolve_overlaps(found)
 
 
+class _People:
+    """The data subjects of one part, as (``s``: first id, ``id``) pairs.
+
+    People are deduplicated by their first (most stable) id up to ``limit``
+    distinct people; beyond it each new one is counted without
+    deduplication, and only the ids of admitted people are kept."""
+
+    def __init__(self, hasher: ValueHasher, limit: int) -> None:
+        self.hasher = hasher
+        self.limit = limit
+        self.known: set[int] = set()
+        self.edges: list[pl.DataFrame] = []
+        self.pending = 0
+        self.overflow = 0
+
+    def add(self, keys: pl.DataFrame) -> None:
+        """``keys`` as ``subjects.subject_keys`` gives: row, key, first."""
+        if keys.is_empty():
+            return
+        frame = pl.DataFrame({"id": self.hasher.ids64(keys["key"]), "first": keys["first"]})
+        frame = frame.select(s=pl.when("first").then("id").forward_fill(), id="id")
+        known, rejected = self.known, set()
+        for first in frame.filter(keys["first"])["id"].to_list():
+            if first in known:
+                continue
+            if len(known) >= self.limit:
+                self.overflow += 1
+                rejected.add(first)
+            else:
+                known.add(first)
+        if rejected:
+            frame = frame.filter(~pl.col("s").is_in(list(rejected)))
+        self.edges.append(frame)
+        self.pending += frame.height
+        if self.pending > 4 * _COMPACT_ROWS:  # keep the pairs compact as they come
+            self.edges = [pl.concat(self.edges).unique()]
+            self.pending = 0
+
+    def add_subjects(self, subjects: list[Subject]) -> None:
+        """People found in prose: one frame for them all (polars' cost is per call)."""
+        if not subjects:
+            return
+        rows = [r for r, subject in enumerate(subjects) for _ in subject]
+        keys = [k for subject in subjects for k in subject]
+        first = [i == 0 for subject in subjects for i in range(len(subject))]
+        self.add(pl.DataFrame({"row": rows, "key": keys, "first": first}))
+
+    def merged(self) -> pl.DataFrame:
+        return merge_subjects(self.edges)
+
+
+_COMPACT_ROWS = 250_000
+
+
 @dataclass
 class _PartResult:
     """What scanning one part's own content (not its sub-parts) produced."""
 
+    people: _People
     findings: list[Finding] = field(default_factory=list)
     entities: Counter[str] = field(default_factory=Counter)
     special: set[str] = field(default_factory=set)
-    # people by their first (most stable) id; each value holds all their ids
-    subjects: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    subjects_overflow: int = 0
     findings_dropped: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -128,73 +182,90 @@ class Scanner:
     def scan(self, doc: Document) -> FileReport:
         parts = tuple(self.scan(p) for p in doc.parts)
         own = self._scan_own(doc)
-        own_subjects = list(own.subjects.values())
-        if len(own_subjects) < self.max_subject_keys:  # merge rows that share an alias
-            own_subjects = merge_subjects([own_subjects])
+        own_subjects = own.people.merged()
         subjects = own_subjects
-        if any(p.subjects for p in parts):
+        if any(p.subjects is not None and p.subjects.height for p in parts):
             subjects = merge_subjects([own_subjects, *(p.subjects for p in parts)])
-        overflow = own.subjects_overflow + sum(p.subjects_overflow for p in parts)
+        overflow = own.people.overflow + sum(p.subjects_overflow for p in parts)
         return FileReport(
             path=doc.path,
             media_type=doc.media_type,
-            data_subjects=len(subjects) + overflow,
-            own_data_subjects=len(own_subjects) + own.subjects_overflow,
+            data_subjects=subjects["s"].n_unique() + overflow,
+            own_data_subjects=own_subjects["s"].n_unique() + own.people.overflow,
             entities=dict(sorted(own.entities.items())),
             special_category=tuple(sorted(own.special)),
             uninspectable=doc.uninspectable,
             findings=tuple(own.findings),
             parts=parts,
             notes=(*doc.notes, *own.notes),
-            subjects=tuple(subjects),
+            subjects=subjects,
             subjects_overflow=overflow,
         )
 
     # -- one part ---------------------------------------------------------------------
 
     def _scan_own(self, doc: Document) -> _PartResult:
-        result = _PartResult()
+        result = _PartResult(_People(self.hasher, self.max_subject_keys))
         if doc.text:
             cands = detect_text(doc.text)
             for c in cands:
-                self._add(result, c, Location(doc.path, c.start, c.end, doc.page_at(c.start)))
-            for subject in prose_subjects(cands, doc.text):
-                self._add_subject(result, subject)
+                self._count(result, c)
+                self._list(result, c, Location(doc.path, c.start, c.end, doc.page_at(c.start)))
+            result.people.add_subjects(prose_subjects(cands, doc.text))
         for table in doc.tables:
             scan = scan_table(table, detect_text)
-            for row, cands in scan.rows:
-                for c in cands:
-                    if c.detector == TABLE_DETECTOR:  # a whole cell
-                        loc = Location(doc.path, sheet=table.name, row=row, column=c.column)
-                    else:  # a span found in a free-text cell
-                        loc = Location(
-                            doc.path, c.start, c.end, sheet=table.name, row=row, column=c.column
-                        )
-                    self._add(result, c, loc)
-                person = row_subject(cands)
-                if person is not None:
-                    self._add_subject(result, person)
+            for chunk in scan.chunks:
+                result.entities.update(chunk.counts)
+                listed = 0
+                if len(result.findings) < self.max_findings:
+                    listed = self._list_rows(result, doc.path, table.name, chunk.rows())
+                result.findings_dropped += chunk.found - listed
+                result.people.add(chunk.keys)
             result.special |= scan.special
         if result.findings_dropped:
             result.notes.append(
                 f"{result.findings_dropped} further findings counted but not listed "
                 f"(list limited to {self.max_findings})"
             )
-        if result.subjects_overflow:
+        if result.people.overflow:
             result.notes.append(
                 f"over {self.max_subject_keys} people: the data-subject count beyond that is "
                 "not deduplicated and may be an overestimate"
             )
         return result
 
-    def _add(self, result: _PartResult, c: Candidate, loc: Location) -> None:
+    def _list_rows(
+        self,
+        result: _PartResult,
+        path: str,
+        sheet: str,
+        rows: Iterable[tuple[int, list[Candidate]]],
+    ) -> int:
+        listed = 0
+        for row, cands in rows:
+            for c in cands:
+                if c.detector == TABLE_DETECTOR:  # a whole cell
+                    loc = Location(path, sheet=sheet, row=row, column=c.column)
+                else:  # a span found in a free-text cell
+                    loc = Location(path, c.start, c.end, sheet=sheet, row=row, column=c.column)
+                listed += self._list(result, c, loc)
+            if len(result.findings) >= self.max_findings:
+                break
+        return listed
+
+    def _count(self, result: _PartResult, c: Candidate) -> None:
         if c.type in _SPECIAL:
             result.special.add(c.type)
         else:
             result.entities[c.type] += 1
+
+    def _list(self, result: _PartResult, c: Candidate, loc: Location) -> bool:
+        if c.type in _SPECIAL:
+            result.special.add(c.type)
         if len(result.findings) >= self.max_findings:
-            result.findings_dropped += 1
-            return
+            if loc.row is None:
+                result.findings_dropped += 1
+            return False
         result.findings.append(
             Finding(
                 type=c.type,
@@ -206,14 +277,4 @@ class Scanner:
                 revealed=c.value if self.reveal else None,
             )
         )
-
-    def _add_subject(self, result: _PartResult, subject: Subject) -> None:
-        ids = tuple(self.hasher.id64(k) for k in subject)
-        known = result.subjects.get(ids[0])
-        if known is not None:
-            if len(known) < len(ids):  # keep the fuller set of ids
-                result.subjects[ids[0]] = ids
-        elif len(result.subjects) >= self.max_subject_keys:
-            result.subjects_overflow += 1
-        else:
-            result.subjects[ids[0]] = ids
+        return True

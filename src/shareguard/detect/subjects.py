@@ -24,6 +24,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+import polars as pl
+
 from shareguard.detect.types import Candidate
 from shareguard.model import UNIQUE_IDENTIFIERS, EntityType
 
@@ -191,7 +193,7 @@ def _owner(
 def _pronoun_owner(
     ident: Candidate, persons: Sequence[Candidate], cluster_of: Sequence[int], text: str
 ) -> int | None:
-    """"She can be reached on 07700 900123": the last person named before."""
+    """ "She can be reached on 07700 900123": the last person named before."""
     window_start = max(0, ident.start - _PRONOUN_WINDOW)
     sentence_start = window_start
     for m in _SENTENCE_START.finditer(text, window_start, ident.start):
@@ -204,3 +206,79 @@ def _pronoun_owner(
         if window_start <= p.end <= sentence_start
     ]
     return max(before)[1] if before else None
+
+
+# --------------------------------------------------------------------------- table chunks
+
+_KEYS_SCHEMA = {"row": pl.UInt32, "key": pl.String, "g": pl.Int32, "p": pl.Int64, "q": pl.Int64}
+
+
+def _long(norm: pl.Series) -> pl.DataFrame:
+    rows = pl.int_range(len(norm), dtype=pl.UInt32, eager=True)
+    return pl.DataFrame({"row": rows, "v": norm.cast(pl.String)}).drop_nulls()
+
+
+def subject_keys(
+    found: Sequence[tuple[str, pl.Series]], extra: Iterable[tuple[int, Candidate]] = ()
+) -> pl.DataFrame:
+    """:func:`row_subject` for every row of a table chunk at once.
+
+    ``found`` holds, per classified column, its entity type and the
+    normalised value of each row (null where none); ``extra`` the
+    (row, candidate) pairs found in free-text cells.  The result has one line
+    per key of each row's subject (``row``, ``key``, ``first``), in the order
+    :func:`row_subject` gives them; rows about nobody are absent."""
+    ids: list[pl.DataFrame] = []
+    names: list[pl.DataFrame] = []
+    dobs: list[pl.DataFrame] = []
+    for entity, norm in found:
+        if entity in _UNIQUE or entity in (EntityType.PERSON, EntityType.DATE_OF_BIRTH):
+            _sort_into(entity, _long(norm), ids, names, dobs)
+    spill: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
+    for row, c in extra:
+        spill[c.type][0].append(row)
+        spill[c.type][1].append(c.key)
+    for entity, (rows, values) in spill.items():
+        frame = pl.DataFrame({"row": rows, "v": values}, schema={"row": pl.UInt32, "v": pl.String})
+        _sort_into(entity, frame, ids, names, dobs)
+    empty = pl.DataFrame(schema={"row": pl.UInt32, "v": pl.String})
+    id_rows = pl.concat(ids) if ids else empty
+    name_rows = pl.concat(names) if names else empty
+    dob_rows = pl.concat(dobs) if dobs else empty
+    with_dob = name_rows.join(dob_rows, on="row", how="inner").select(
+        "row", key=pl.lit("PERSON:") + pl.col("v") + "|" + pl.col("v_right")
+    )
+    bare = name_rows.filter(
+        ~pl.col("row").is_in(dob_rows["row"].implode())
+        & ~pl.col("row").is_in(id_rows["row"].implode())
+    ).select("row", key=pl.lit("PERSON:") + pl.col("v"))
+    person_keys = pl.concat([with_dob, bare]).with_columns(
+        g=pl.lit(1, pl.Int32),
+        p=-pl.col("key").str.count_matches(r"\S+").cast(pl.Int64),
+        q=-pl.col("key").str.len_chars().cast(pl.Int64),
+    )
+    id_keys = id_rows.rename({"v": "key"}).with_columns(
+        g=pl.lit(0, pl.Int32),
+        p=pl.col("key")
+        .str.extract(r"^([^:]*)", 1)
+        .replace_strict(_ID_PRIORITY, default=len(_ID_PRIORITY), return_dtype=pl.Int64),
+        q=pl.lit(0, pl.Int64),
+    )
+    keys = pl.concat([id_keys.select(list(_KEYS_SCHEMA)), person_keys.select(list(_KEYS_SCHEMA))])
+    keys = keys.sort("row", "g", "p", "q", "key").unique(["row", "key"], maintain_order=True)
+    return keys.select("row", "key", first=pl.col("row").is_first_distinct())
+
+
+def _sort_into(
+    entity: str,
+    frame: pl.DataFrame,
+    ids: list[pl.DataFrame],
+    names: list[pl.DataFrame],
+    dobs: list[pl.DataFrame],
+) -> None:
+    if entity in _UNIQUE:
+        ids.append(frame.with_columns(v=pl.lit(f"{entity}:") + pl.col("v")))
+    elif entity == EntityType.PERSON:
+        names.append(frame)
+    elif entity == EntityType.DATE_OF_BIRTH:
+        dobs.append(frame)

@@ -10,12 +10,17 @@ in constant memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
-from itertools import groupby, islice
+from itertools import groupby, islice, zip_longest
+from typing import Any
 
+import polars as pl
+
+from shareguard.detect.columnar import FIXED_RULES, ColumnCheck, Rule, dob_rule, person_rule
 from shareguard.detect.columns import (
     SAMPLE_ROWS,
     SELF_EVIDENT,
@@ -25,7 +30,8 @@ from shareguard.detect.columns import (
     classify_columns,
 )
 from shareguard.detect.identifiers import CELL_VALIDATORS, validate_dob_cell, validate_phone
-from shareguard.detect.names import ORG_WORDS, split_title
+from shareguard.detect.names import ORG_WORDS, TITLES, split_title
+from shareguard.detect.subjects import subject_keys
 from shareguard.detect.types import Candidate
 from shareguard.model import EntityType, Row, SpecialCategory, Table
 
@@ -37,6 +43,9 @@ _MEMO_TEXT_CHARS = 300
 # Columns still unknown after the sample (empty at the top) are re-judged on
 # this many later values.
 _LATE_SAMPLE = 20
+# Rows checked together: big enough that polars' per-call cost vanishes,
+# small enough that a chunk's cells stay a few MB.
+CHUNK_ROWS = 20_000
 
 Validator = Callable[[str], "str | None"]
 TextDetector = Callable[[str], list[Candidate]]
@@ -46,17 +55,33 @@ RowCandidates = tuple[int, list[Candidate]]
 
 
 @dataclass(slots=True)
+class TableChunk:
+    """Up to :data:`CHUNK_ROWS` consecutive rows, scanned.  ``counts`` and
+    ``found`` are exact; the candidates themselves are made only when
+    ``rows()`` is called (the Scanner lists the first findings, then counts)."""
+
+    counts: Counter[str]  # entity candidates by type (special-category evidence apart)
+    found: int  # every candidate, special-category evidence included
+    keys: pl.DataFrame  # the rows' data subjects, as ``subjects.subject_keys`` gives
+    rows: Callable[[], Iterator[RowCandidates]]
+
+
+@dataclass(slots=True)
 class TableScan:
-    """A table being scanned.  ``rows`` yields ``(row number, candidates)`` for
-    each row with findings, streaming; ``special`` and ``rows_scanned`` are
-    complete once ``rows`` is exhausted.  Candidates of a column recognised
-    only after its first values (empty at the top) come after the other rows,
-    out of row order."""
+    """A table being scanned.  ``chunks`` streams the table; ``special`` and
+    ``rows_scanned`` are complete once it is exhausted.  ``rows`` yields
+    ``(row number, candidates)`` for each row with findings (candidates of a
+    column recognised only after its first values come after the other rows)."""
 
     plan: TablePlan
-    rows: Iterator[RowCandidates]
+    chunks: Iterator[TableChunk]
     special: set[str] = field(default_factory=set)
     rows_scanned: int = 0
+
+    @property
+    def rows(self) -> Iterator[RowCandidates]:
+        for chunk in self.chunks:
+            yield from chunk.rows()
 
 
 def _memo_text(detect_text: TextDetector) -> Callable[[str], tuple[Candidate, ...]]:
@@ -169,6 +194,14 @@ def dob_validator(today: date) -> Validator:
     return check
 
 
+def _rule(entity: str, today: date) -> Rule | None:
+    if entity == EntityType.DATE_OF_BIRTH:
+        return dob_rule(today)
+    if entity == EntityType.PERSON:
+        return person_rule(TITLES, _NOT_PERSON)
+    return FIXED_RULES.get(entity)
+
+
 def _validator(entity: str, today: date) -> Validator | None:
     if entity == EntityType.DATE_OF_BIRTH:
         return dob_validator(today)
@@ -248,13 +281,157 @@ def _prepare(plan: TablePlan, sample: list[Row]) -> _Work:
 
 
 def scan_table(table: Table, detect_text: TextDetector) -> TableScan:
-    """Classify the first rows; the returned scan streams the table from the top."""
+    """Classify the first rows; the returned scan streams the table from the top.
+
+    Classified columns are checked a chunk of rows at a time by the
+    vectorised rules of :mod:`~shareguard.detect.columnar`.  A table with
+    columns still unknown after the sample (empty at the top) takes the
+    row-by-row path, which can recognise them later."""
     sample = list(islice(table.iter_rows(), SAMPLE_ROWS))
     plan = classify_columns(sample)
     work = _prepare(plan, sample)
     scan = TableScan(plan, iter(()))
-    scan.rows = _scan_rows(table, plan, work, _memo_text(detect_text), scan)
+    if work.late:
+        scan.chunks = _row_chunks(_scan_rows(table, plan, work, _memo_text(detect_text), scan))
+    else:
+        scan.chunks = _column_chunks(table, plan, work, _memo_text(detect_text), scan)
     return scan
+
+
+def _row_chunks(rows: Iterator[RowCandidates]) -> Iterator[TableChunk]:
+    while batch := list(islice(rows, CHUNK_ROWS)):
+        counts: Counter[str] = Counter()
+        found = 0
+        extra: list[tuple[int, Candidate]] = []
+        for r, (_, cands) in enumerate(batch):
+            found += len(cands)
+            counts.update(c.type for c in cands if c.type not in _SPECIAL)
+            extra.extend((r, c) for c in cands)
+        yield TableChunk(counts, found, subject_keys([], extra), partial(iter, batch))
+
+
+def _column_chunks(
+    table: Table,
+    plan: TablePlan,
+    work: _Work,
+    prose: Callable[[str], tuple[Candidate, ...]],
+    scan: TableScan,
+) -> Iterator[TableChunk]:
+    today = date.today()
+    checks = [
+        (i, entity, ColumnCheck(_rule(entity, today), fn, {}), label, score)
+        for i, entity, fn, label, score in work.checks
+    ]
+    names = ColumnCheck(_rule(_PERSON, today), column_person, {})
+    rows: Iterator[Row] = table.iter_rows()
+    row_no = table.first_row
+    if plan.has_header:
+        next(rows, None)
+        row_no += 1
+    while batch := list(islice(rows, CHUNK_ROWS)):
+        n = len(batch)
+        columns = list(zip_longest(*batch, fillvalue=""))
+        blank = ("",) * n
+
+        def cells(i: int, columns: list[tuple[str, ...]] = columns, blank: Sized = blank) -> Any:
+            return columns[i] if 0 <= i < len(columns) else blank
+
+        counts: Counter[str] = Counter()
+        found: list[tuple[str, pl.Series]] = []
+        listed: list[tuple[str, tuple[str, ...], pl.Series, str, float]] = []
+        for i, entity, check, label, score in checks:
+            norm = check(pl.Series(cells(i), dtype=pl.String))
+            counts[entity] += n - norm.null_count()
+            found.append((entity, norm))
+            listed.append((entity, cells(i), norm, label, score))
+        if work.split_score > 0:
+            values, norm = _split_names(cells(work.split[0]), cells(work.split[1]), names)
+            counts[_PERSON] += n - norm.null_count()
+            found.append((_PERSON, norm))
+            listed.append((_PERSON, values, norm, work.split_label, work.split_score))
+        extra: list[tuple[int, Candidate]] = []
+        for i, label in work.text_cols:
+            for r, cell in enumerate(cells(i)):
+                if cell and not cell.isspace():
+                    for t in prose(cell):
+                        if t.type in _SPECIAL:
+                            scan.special.add(t.type)
+                        else:
+                            counts[t.type] += 1
+                        extra.append((r, t._replace(row=row_no + r, column=label)))
+        for i in [i for i in work.special_cols if any(c.strip() for c in cells(i))]:
+            scan.special.add(work.special_cols.pop(i))
+        found_n = sum(counts.values()) + sum(1 for _, t in extra if t.type in _SPECIAL)
+        yield TableChunk(
+            counts,
+            found_n,
+            subject_keys(found, extra),
+            partial(_chunk_rows, row_no, n, int(work.split_score > 0), listed, extra),
+        )
+        row_no += n
+        scan.rows_scanned += n
+
+
+def _chunk_rows(
+    row_no: int,
+    n: int,
+    split: int,
+    listed: list[tuple[str, tuple[str, ...], pl.Series, str, float]],
+    extra: list[tuple[int, Candidate]],
+) -> Iterator[RowCandidates]:
+    """The candidates of a chunk's rows, in row order, made on demand."""
+    # a name put together from two cells has no span of one cell (end 0)
+    cols = [
+        (entity, values, norm.to_list(), label, score, int(i < len(listed) - split))
+        for i, (entity, values, norm, label, score) in enumerate(listed)
+    ]
+    by_row: dict[int, list[Candidate]] = defaultdict(list)
+    for r, t in extra:
+        by_row[r].append(t)
+    for r in range(n):
+        out = [
+            Candidate(
+                entity,
+                0,
+                whole * len(values[r]),
+                values[r],
+                score,
+                DETECTOR,
+                norms[r],
+                row_no + r,
+                label,
+            )
+            for entity, values, norms, label, score, whole in cols
+            if norms[r] is not None
+        ]
+        out.extend(by_row.get(r, ()))
+        if out:
+            yield row_no + r, out
+
+
+def _split_names(
+    given: tuple[str, ...], family: tuple[str, ...], names: ColumnCheck
+) -> tuple[tuple[str, ...], pl.Series]:
+    """Names over given/family columns, as ``_split_name``: the usual case
+    (both parts, plain ASCII) vectorised, every other row by ``_split_name``."""
+    g, f = pl.Series(given, dtype=pl.String), pl.Series(family, dtype=pl.String)
+    plain = g.str.contains(r"^[ -~]*$") & f.str.contains(r"^[ -~]*$")
+    gs, fs = g.str.strip_chars(" "), f.str.strip_chars(" ")
+    both = plain & (gs != "") & (fs != "")
+    value = pl.select(pl.when(both).then(gs + " " + fs).otherwise(pl.lit(""))).to_series()
+    norm = names(value)
+    values = list(value.to_list())
+    where: list[int] = []
+    slow: list[str | None] = []
+    for r in (~both).arg_true().to_list():
+        got = _split_person(given[r], family[r])
+        if got is not None:
+            values[r] = got[0]
+            where.append(r)
+            slow.append(got[1])
+    if where:
+        norm = norm.scatter(where, pl.Series(slow, dtype=pl.String))
+    return tuple(values), norm
 
 
 def _scan_rows(
@@ -323,22 +500,28 @@ def _by_row(candidates: Iterable[Candidate]) -> Iterator[RowCandidates]:
 def _split_name(row: Row, work: _Work, row_no: int, out: list[Candidate]) -> None:
     """A name over given/family columns counts once per row."""
     gi, fi = work.split
-    g = row[gi].strip() if 0 <= gi < len(row) else ""
-    f = row[fi].strip() if 0 <= fi < len(row) else ""
-    if not (g or f):
+    got = _split_person(
+        row[gi] if 0 <= gi < len(row) else "", row[fi] if 0 <= fi < len(row) else ""
+    )
+    if got is None or got[1] is None:
         return
-    value = f"{g} {f}".strip()
-    if g and f:
-        norm = column_person(value)
-    else:  # one part only: still a name, if it is shaped like one
-        words = value.split()
-        ok = 1 <= len(words) <= 3 and all(_NAME_WORD.fullmatch(w) for w in words)
-        norm = value.casefold() if ok and value.casefold() not in _PLACEHOLDERS else None
-    if norm is None:
-        return
+    value, norm = got
     out.append(
         Candidate(_PERSON, 0, 0, value, work.split_score, DETECTOR, norm, row_no, work.split_label)
     )
+
+
+def _split_person(given: str, family: str) -> tuple[str, str | None] | None:
+    """(shown value, normalised name or None); None for two empty cells."""
+    g, f = given.strip(), family.strip()
+    if not (g or f):
+        return None
+    value = f"{g} {f}".strip()
+    if g and f:
+        return value, column_person(value)
+    words = value.split()  # one part only: still a name, if it is shaped like one
+    ok = 1 <= len(words) <= 3 and all(_NAME_WORD.fullmatch(w) for w in words)
+    return value, value.casefold() if ok and value.casefold() not in _PLACEHOLDERS else None
 
 
 def _watch_late(
