@@ -18,7 +18,14 @@ from shareguard.config import get_settings
 from shareguard.errors import ShareGuardError
 from shareguard.model import FileReport
 from shareguard.pipeline import expand_paths, iter_reports
-from shareguard.render import print_table, summarise, to_json, to_sarif
+from shareguard.render import (
+    file_to_json,
+    print_table,
+    summarise,
+    to_json,
+    to_sarif,
+    without_findings,
+)
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -71,6 +78,9 @@ def scan(
         raise _fail(str(exc)) from None
     show_progress = err.is_terminal and len(files) > 1
     reports: list[FileReport] = []
+    out = sys.stdout
+    if fmt is OutputFormat.json:
+        out.write('{"files":[')
     try:
         with Progress(
             TextColumn("[progress.description]{task.description}"),
@@ -83,13 +93,19 @@ def scan(
         ) as progress:
             task = progress.add_task("scanning", total=len(files))
             for report in iter_reports(files, settings, reveal=reveal, jobs=jobs):
+                if fmt is OutputFormat.json:
+                    # stream each file's findings out, keep only counts for the summary
+                    out.write(
+                        ("," if reports else "") + json.dumps(file_to_json(report, reveal=reveal))
+                    )
+                    report = without_findings(report)
                 reports.append(report)
                 progress.advance(task)
     except ShareGuardError as exc:
         raise _fail(str(exc)) from None
     result = summarise(tuple(reports))
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(to_json(result, reveal=reveal), indent=2) + "\n")
+        out.write('],"summary":' + json.dumps(to_json(result)["summary"]) + "}\n")
     elif fmt is OutputFormat.sarif:
         sys.stdout.write(json.dumps(to_sarif(result), indent=2) + "\n")
     else:

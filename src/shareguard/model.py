@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import polars as pl
+
 
 class EntityType(StrEnum):
     """Personal-data entity types, named as in common PII tooling."""
@@ -209,10 +211,11 @@ class FileReport:
     findings: tuple[Finding, ...]
     parts: tuple[FileReport, ...] = ()
     notes: tuple[str, ...] = ()
-    # The people in this part and its sub-parts, each as the keyed 64-bit ids
-    # of their keys (most stable first), so that containers and multi-file
-    # scans can merge the same person found in several parts.  Not output.
-    subjects: tuple[tuple[int, ...], ...] = ()
+    # The people in this part and its sub-parts: one line per keyed 64-bit id
+    # of their keys ("s": the person, "id": one of their ids), so that
+    # containers and multi-file scans can merge the same person found in
+    # several parts (see merge_subjects).  Not output.
+    subjects: pl.DataFrame | None = None
     subjects_overflow: int = 0  # people counted beyond the deduplication bound
 
     def walk(self) -> Iterator[FileReport]:
@@ -222,7 +225,8 @@ class FileReport:
 
     @property
     def has_personal_data(self) -> bool:
-        return any(r.findings or r.special_category for r in self.walk())
+        # counts, not the findings list: that one may be capped or dropped
+        return any(r.entities or r.special_category for r in self.walk())
 
     @property
     def has_uninspectable(self) -> bool:
@@ -242,34 +246,43 @@ class ScanReport:
         return any(f.has_personal_data or f.has_uninspectable for f in self.files)
 
 
-def merge_subjects(groups: Iterable[Sequence[tuple[int, ...]]]) -> list[tuple[int, ...]]:
-    """Distinct people over several lists of subjects: two subjects are the
-    same person when they share any id.  Each person comes back once, with
-    every id seen for them (first id kept first)."""
-    parent: dict[int, int] = {}
+SUBJECTS_SCHEMA = {"s": pl.UInt64, "id": pl.UInt64}
 
-    def find(x: int) -> int:
-        root = parent.setdefault(x, x)
-        while root != parent[root]:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
 
-    order: list[tuple[int, ...]] = []
-    for subjects in groups:
-        for ids in subjects:
-            order.append(ids)
-            first = find(ids[0])
-            for other in ids[1:]:
-                root = find(other)
-                if root != first:
-                    parent[root] = first
-    merged: dict[int, list[int]] = {}
-    for ids in order:
-        bucket = merged.setdefault(find(ids[0]), [])
-        bucket.extend(i for i in ids if i not in bucket)
-    return [tuple(ids) for ids in merged.values()]
+def merge_subjects(groups: Iterable[pl.DataFrame | None]) -> pl.DataFrame:
+    """Distinct people over several subject frames (``s``, ``id``): two
+    people are the same when they share any id.  Each person comes back once,
+    as ``s`` = the smallest of their ids, with every id seen for them.
+
+    Connected components by label propagation with pointer jumping, all in
+    polars: a few passes over the (id, id) pairs, whatever their number."""
+    frames = [g for g in groups if g is not None and g.height]
+    if not frames:
+        return pl.DataFrame(schema=SUBJECTS_SCHEMA)
+    edges = pl.concat(frames).unique()
+    shared = edges.filter(pl.col("id").is_duplicated())
+    if shared.is_empty():  # nobody appears twice: nothing to merge
+        return edges
+    pairs = pl.concat([edges, edges.select(s="id", id="s")]).unique()
+    label = pairs.group_by("s").agg(l=pl.min("id")).with_columns(l=pl.min_horizontal("l", "s"))
+    while True:
+        step = (
+            pairs.join(label, left_on="id", right_on="s")
+            .group_by("s")
+            .agg(pl.min("l"))
+            .join(label.rename({"l": "old"}), on="s")
+            .with_columns(l=pl.min_horizontal("l", "old"))
+            .select("s", "l")
+        )
+        # jump: take the label of the label
+        step = step.join(step.rename({"s": "l", "l": "ll"}), on="l", how="left").select(
+            "s", l=pl.min_horizontal("l", pl.col("ll").fill_null(pl.col("l")))
+        )
+        if step.sort("s").equals(label.sort("s")):
+            break
+        label = step
+    merged = edges.join(label, left_on="id", right_on="s").select(s="l", id="id")
+    return merged.unique().cast(SUBJECTS_SCHEMA)  # type: ignore[arg-type]
 
 
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:

@@ -6,6 +6,7 @@ app choose which one to print.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -53,12 +54,27 @@ SPECIAL_LABELS: dict[str, str] = {
 }
 
 
+# People's ids held at once when merging across files (16 bytes each); the
+# people of files beyond it are added without deduplication.
+MERGE_IDS_LIMIT = 20_000_000
+
+
+def _people(files: tuple[FileReport, ...]) -> int:
+    merged = None
+    extra = 0
+    for f in files:
+        held = 0 if merged is None else merged.height
+        size = 0 if f.subjects is None else f.subjects.height
+        if held + size > MERGE_IDS_LIMIT:
+            extra += f.data_subjects
+            continue
+        merged = merge_subjects([merged, f.subjects])
+        extra += f.subjects_overflow
+    return extra + (0 if merged is None else merged["s"].n_unique())
+
+
 def summarise(files: tuple[FileReport, ...]) -> ScanReport:
-    if len(files) == 1:
-        people = files[0].data_subjects
-    else:
-        people = len(merge_subjects(f.subjects for f in files))
-        people += sum(f.subjects_overflow for f in files)
+    people = files[0].data_subjects if len(files) == 1 else _people(files)
     every = [r for f in files for r in f.walk()]
     return ScanReport(
         files=files,
@@ -70,6 +86,12 @@ def summarise(files: tuple[FileReport, ...]) -> ScanReport:
 
 
 # ----------------------------------------------------------------------------- JSON
+
+
+def without_findings(report: FileReport) -> FileReport:
+    """The same report with its findings dropped (counts and people kept), so
+    that a long run need not hold every finding until the end."""
+    return replace(report, findings=(), parts=tuple(without_findings(p) for p in report.parts))
 
 
 def file_to_json(report: FileReport, *, reveal: bool = False) -> dict[str, Any]:
