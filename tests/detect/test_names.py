@@ -136,7 +136,9 @@ def test_lone_part_of_a_name_given_in_full() -> None:
         "Home visit to Sarah Middleton. Sarah said Middleton's is the house. Green spaces nearby."
     )
     assert spans(text) == ["Sarah Middleton", "Sarah", "Middleton"]
-    assert spans("Sarah said the heating failed.") == []
+    # Without a full mention, a lone given name needs its own context.
+    assert spans("The Sarah fund paid for the heating.") == []
+    assert spans("We hope Sarah gets the grant soon.") == []
 
 
 def test_surname_first_in_prose() -> None:
@@ -194,9 +196,9 @@ def test_runs_laid_out_like_a_list_of_names_are_names(monkeypatch: pytest.Monkey
         "Yashvi Chandra",
         "Margaret Okonkwo",
     ]
-    assert {c.detector for c in found if c.value in ("Waail Daamin", "Yashvi Chandra")} == {
-        "names.context"
-    }
+    # Neither word of "Waail Daamin" is in the lexicons: the layout settles it.
+    # ("Yashvi Chandra" is settled by its well-known family name alone.)
+    assert {c.detector for c in found if c.value == "Waail Daamin"} == {"names.context"}
 
 
 def test_surname_that_is_also_an_organisation_word() -> None:
@@ -389,3 +391,86 @@ def test_given_and_family_scores_separate_the_roles() -> None:
         assert family_name_score(word) == 0.0
     # An ordinary word that is also a name is weaker evidence.
     assert given_name_score("Will") < given_name_score("William")
+
+
+# --------------------------------------------------------------- issue 4: lone names, firms
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Minutes.\n3. Ifeoma can be reached on the ward line.", "Ifeoma"),
+        ("Ruairi was born in Galway and moved here in 2019.", "Ruairi"),
+        ("Last week Priyanka asked us to change the visit time.", "Priyanka"),
+        ("Action: Tomasz to chase the landlord by Friday.", "Tomasz"),
+        ("Owner: Bronwen", "Bronwen"),
+        ("The form was signed by Mehmet.", "Mehmet"),
+        ("Nobody was in when Siddharth called at 10:15.", "Siddharth"),
+        ("Halima's birthday is in June.", "Halima"),
+        ("Kind regards,\nGrace\nFinance | Oakfield School", "Grace"),
+    ],
+)
+def test_lone_given_name_where_context_makes_a_person(text: str, name: str) -> None:
+    assert name in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Sun said the council had agreed the budget.",
+        "Meeting moved to Jun 2024 by the chair.",
+        "Deadline is by Wed. Please reply.",
+        "Grace periods apply to late payments.",
+        "We hope Sarah gets the grant soon.",
+    ],
+)
+def test_lone_words_without_person_context(text: str) -> None:
+    assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Yours faithfully,\n\nMei Lin Zhao\nHousing Options\n", "Mei Lin Zhao"),
+        ("Telephone 0113 496 0001. Patient Obinna Eze attended alone.", "Obinna Eze"),
+        ("She now lives with Eluned Pritchard in Bangor.", "Eluned Pritchard"),
+        ("Apologies: Rhodri ap Gwyn", "Rhodri ap Gwyn"),
+        ("Manager: Jun Sun\nGrade: 5", "Jun Sun"),
+        ("Dear Dr Sun,\nThank you.", "Sun"),
+        ("Present: Ama Boateng (chair), Tobias Wrenfield, Zorvath Quellby\n", "Zorvath Quellby"),
+    ],
+)
+def test_names_with_particles_calendar_words_and_roles(text: str, name: str) -> None:
+    assert name in spans(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Re: O'CONNELL, Siobhan (born 1970)", "O'CONNELL, Siobhan"),
+        ("Subject: LLEWELYN-BOWEN, Carys", "LLEWELYN-BOWEN, Carys"),
+    ],
+)
+def test_surname_first_with_apostrophes_and_hyphens(text: str, name: str) -> None:
+    assert name in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The repair promised by Kowalczyk Plastering & Sons is late.",
+        "Quotes came from Okafor Roofing plc and Whitlock Haulage Ltd.",
+        "Our account with Brennan & Osei Associates was closed.",
+        "Invoices from Hargreaves & Mbeki plc are due.",
+        "Staff from the Beverley and Hastings offices attended.",
+        "Stock is held at the Preston depot.",
+    ],
+)
+def test_firms_named_after_people_and_towns_are_not_persons(text: str) -> None:
+    assert spans(text) == []
+
+
+def test_firm_words_do_not_hide_the_people_beside_them() -> None:
+    text = "Aisha Bello of Bello Joinery Ltd said Aisha & Kofi will attend."
+    assert spans(text)[0] == "Aisha Bello"
+    assert "Bello Joinery" not in spans(text)

@@ -268,3 +268,143 @@ def test_born_in_a_sentence_does_not_make_the_next_lines_birth_dates() -> None:
     text = "She was born on 3 March 1961 in Leeds.\nReview on 12/05/1990 was cancelled.\n"
     dobs = [c.value for c in detect_patterns(text) if c.type == "DATE_OF_BIRTH"]
     assert dobs == ["3 March 1961"]
+
+
+# --------------------------------------------------------------------- issue 4: prose misses
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Credit note",
+        "Debit note",
+        "Remittance advice",
+        "Quotation",
+        "Purchase order",
+        "Delivery",
+        "Meter reading ref.",
+        "Customer no.",
+        "Refund",
+    ],
+)
+def test_ten_digit_document_numbers_are_not_nhs(lead: str) -> None:
+    nhs = make_nhs(random.Random(11), "6")
+    text = f"Dear Mr Hollis, 14 Larch Way, LS6 2QP. {lead} {nhs} covers the £412.50 owed."
+    assert E_NHS not in types(text)
+    assert E_NHS not in types(f"{lead} {spaced(nhs)} covers the £412.50 owed.")
+
+
+E_NHS = "UK_NHS"
+
+
+def test_nhs_label_still_wins_over_a_farther_document_word() -> None:
+    nhs = make_nhs(random.Random(12), "4")
+    assert found(f"Credit note sent; NHS number {spaced(nhs)}.") == [("UK_NHS", spaced(nhs))]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Tenancy Services | Millbrook Homes | +44 (0)113 496 0421\n", "+44 (0)113 496 0421"),
+        ("Her son (+44 (0)29 2018 0532) is next of kin.", "+44 (0)29 2018 0532"),
+    ],
+)
+def test_international_prefix_makes_a_phone_not_an_nhs_number(text: str, phone: str) -> None:
+    assert found(text) == [("PHONE_NUMBER", phone)]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Ravi Mehta\nFinance | Oakfield School | 07700 900 461\n", "07700 900 461"),
+        ("His neighbour (01632 960 185) has a key.", "01632 960 185"),
+        ("Ring the office on 0113-496-0174 after nine.", "0113-496-0174"),
+        ("Her mother Anne Price (0113 496 0777) will collect her.", "0113 496 0777"),
+        ("Estates | Hill Trust | (0161) 496 0993\n", "(0161) 496 0993"),
+    ],
+)
+def test_phones_without_a_cue_word(text: str, phone: str) -> None:
+    assert ("PHONE_NUMBER", phone) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invoice 0113 496 0174 is overdue.",  # a document word in the same field
+        "Order no. 01134960174 shipped.",
+        "Batch 0113 4960 174 recalled.",
+        "Reference 011349601 closed.",
+    ],
+)
+def test_invoice_and_order_numbers_are_not_phones(text: str) -> None:
+    assert "PHONE_NUMBER" not in types(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Pay into sort code 20-45-77 / account 41302288 please.", "20-45-77 / account 41302288"),
+        ("sort code 30 94 12 acc no. 70211945", "30 94 12 acc no. 70211945"),
+        ("Sort code 60-16-13, acct #: 31926819.", "60-16-13, acct #: 31926819"),
+        ("Account 55779911, sort code 40-11-62.", "55779911, sort code 40-11-62"),
+        ("a/c no. 8123456 & s/c 09-01-28", "8123456 & s/c 09-01-28"),
+    ],
+)
+def test_sort_code_and_account_joined_many_ways(text: str, value: str) -> None:
+    assert ("UK_BANK_ACCOUNT", value) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Payment batch 49-72-13 / 12345678 was posted.",
+        "Order 11-22-33, 7654321 units shipped.",
+        "Ticket 10-20-30 | 87654321 closed.",
+        "Reading 12 34 56 then 12345678.",
+    ],
+)
+def test_sort_code_shaped_numbers_without_a_bank_word(text: str) -> None:
+    assert "UK_BANK_ACCOUNT" not in types(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Tomasz's birthday is 05/12/1992, so the card went out early.", "05/12/1992"),
+        ("Her birthday was on 3 March 1961.", "3 March 1961"),
+        ("His birthday falls on 1988-07-09.", "1988-07-09"),
+    ],
+)
+def test_birthday_phrasing(text: str, date: str) -> None:
+    assert ("DATE_OF_BIRTH", date) in found(text)
+
+
+def test_birthday_party_date_is_not_a_birth_date() -> None:
+    assert "DATE_OF_BIRTH" not in types("The birthday party on 05/12/2020 was cancelled.")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Address: 24 Eastgate, Hedon, HU12 8EX", "24 Eastgate, Hedon"),
+        ("She moved to 7b The Spinney, Otley (LS21 1QQ) in May.", "7b The Spinney, Otley"),
+        ("Mr A Khan\n12 Broadway\nBD1 4QA\n", "12 Broadway"),
+        ("Flat 3, 41 Kingsway, Hove, BN3 2WE", "Flat 3, 41 Kingsway, Hove"),
+        ("He has lived at 9 Riverside, Selby since 2019.", "9 Riverside"),
+    ],
+)
+def test_street_names_without_a_street_word(text: str, value: str) -> None:
+    assert ("STREET_ADDRESS", value) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In 2012 Norway, Sweden and Finland signed.",
+        "We sold 40 The Beatles albums at the fair.",
+        "Chapter 3 Northgate, a history of the walls.",
+        "Room 12 Parkside is booked for the panel.",
+    ],
+)
+def test_bare_street_shapes_without_an_address_context(text: str) -> None:
+    assert "STREET_ADDRESS" not in types(text)

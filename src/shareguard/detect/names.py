@@ -8,8 +8,13 @@ model:
 * a known given name followed by a family name is a person;
 * "SMITH, Jane", a display name before ``<address>``, a greeting ("Dear Jane")
   and the line after a sign-off ("Kind regards") are persons;
-* runs holding an organisation word ("plc", "Trust"), ending in a street word
-  ("Road", "Mount") or made only of ordinary English words are not.
+* a lone given name is a person only where its context says so: a verb said of
+  people after it ("Ines was born", "Yaw asked"), an "Action:" label, "by ..."
+  closing a clause, a greeting or a sign-off;
+* runs holding an organisation or trade word ("plc", "Trust", "Joinery"),
+  followed by "plc"/"& Sons"/"& Hughes Associates" or by a place noun ("the
+  Beverley and Preston offices"), ending in a street word ("Road", "Mount") or
+  made only of ordinary English words are not.
 
 Only the remainder, runs whose words are plausible names but which the
 lexicons cannot settle ("Hazel Griffin", "Jalees Luqman"), goes to the model,
@@ -40,13 +45,27 @@ TITLES = frozenset(
 )
 # Words that introduce a name but are not part of it.
 GREETINGS = frozenset("dear hi hello hey thanks thank morning afternoon evening".split())
+# Roles written before a name ("Patient Wei Yip", "Tenant Ann Lee"): not part of it.
+ROLES = frozenset(
+    """patient client tenant resident employee worker manager officer nurse carer pupil
+    student applicant claimant customer member witness victim suspect daughter son mother
+    father husband wife partner brother sister colleague councillor""".split()
+)
+# Trades in firm names built from surnames ("Rhys Joinery plc").
+TRADE_WORDS = frozenset(
+    """scaffolding joinery plumbing plumbers roofing roofers haulage cleaning cleaners builders
+    building construction electrical electricians decorators decorating landscaping
+    gardening removals transport carpentry glazing flooring catering printing engineering
+    fabrications upholstery locksmiths security plastering paving drainage logistics""".split()
+)
 SIGN_OFFS = re.compile(
     r"^(?:(?:(?:kind|best|warm|warmest|many|with)\s+)?(?:regards|wishes|thanks)|"
     r"yours\s+(?:sincerely|faithfully|truly)|cheers|sincerely|thank\s+you)[\s,.!]*$",
     re.IGNORECASE,
 )
-ORG_WORDS = frozenset(
-    """ltd limited plc llp llc inc corp corporation co company trust nhs council hospital
+ORG_WORDS = (
+    frozenset(
+        """ltd limited plc llp llc inc corp corporation co company trust nhs council hospital
     hospitals university college school academy group services service solutions logistics
     facilities partners partnership associates foundation centre center clinic surgery practice
     department dept wing unit team board committee authority agency insurance housing
@@ -57,6 +76,8 @@ ORG_WORDS = frozenset(
     supermarket garage motors estates properties lettings homes fund charity commission
     directorate programme project forum panel infirmary station
     airport stadium""".split()
+    )
+    | TRADE_WORDS
 )
 # Organisation words that are also common surnames ("Benjamin Ward"): not in
 # ORG_WORDS, which holds words that are never part of a person's name.
@@ -80,15 +101,37 @@ NOT_NAMES = frozenset(
     ok yes no please note i we you he she they it this that these those our your his her
     their nhs gp uk""".split()
 )
+# Calendar abbreviations that are also names ("Jun Sun", "Dr Sun").
+CALENDAR = frozenset(
+    """jan feb mar apr jun jul aug sep sept oct nov dec
+    mon tue tues wed thu thur thurs fri sat sun""".split()
+)
 # Sequence of capitalised tokens on one line.  Only initials and abbreviated
 # titles carry a full stop: any other full stop ends a sentence, and the run.
 _TOK = r"(?:[A-ZÀ-ÖØ-Þ]\.|(?:Mr|Mrs|Ms|Mx|Dr|Prof|Rev|Revd|Cllr)\.|[A-ZÀ-ÖØ-Þ][\w'’\-]*)"
-_RUN = re.compile(rf"(?<![\w@./\-])(?:{_TOK})(?:[ \t\xa0]+(?:{_TOK}))*")
+# Lower-case particles inside a name ("Siobhan ap Rhys", "Dr van Dijk").
+PARTICLES = frozenset("ap ab van von de da di du der den bin ibn".split())
+_PART = "|".join(sorted(PARTICLES))
+_RUN = re.compile(rf"(?<![\w@./\-])(?:{_TOK})(?:[ \t\xa0]+(?:(?:{_PART})[ \t\xa0]+)?(?:{_TOK}))*")
 _SURNAME_FIRST = re.compile(
     r"(?<![\w@./\-])([A-Z][A-Z'’\-]+(?:[ \t][A-Z][A-Z'’\-]+)?),[ \t]+"
     r"([A-Z][a-z'’\-]+(?:[ \t][A-Z][a-z'’\-]+)?)\b"
 )
 _HOUSE_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+$")
+# Words after a run that make it a firm or a place, not a person: "Rhys Joinery
+# plc", "Haddad & Sons", "Georgiou & Ozturk Associates", "the Beverley and
+# Preston offices".
+_FIRM_SUFFIX = re.compile(
+    r"[ \t]+(?:plc|ltd|limited|llp|llc|inc|(?:&|and)[ \t]+(?:sons|co|partners|associates)|"
+    r"associates|partners|holdings)\b",
+    re.IGNORECASE,
+)
+_AMPERSAND_NEXT = re.compile(r"[ \t]*&[ \t]*([A-Z][\w'’\-]*(?:[ \t]+[A-Z][\w'’\-]*){0,3})")
+_AMPERSAND_BEFORE = re.compile(r"[A-Za-z][ \t]*&[ \t]*$")
+_PLACE_NOUN = re.compile(
+    r"(?:[ \t]+(?:and|&|or)[ \t]+[A-Z][\w'’\-]*)?[ \t]+(?:offices?|branch(?:es)?|sites?|"
+    r"depots?|campus(?:es)?|warehouses?|stores?|plants?|hubs?|areas?|regions?|districts?)\b"
+)
 _NAME_SHAPE = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*$")
 
 
@@ -228,6 +271,37 @@ def _person(toks: list[_Tok], score: float, detector: str) -> _Verdict:
     return _Verdict(toks[0].start, toks[-1].end, score, detector, " ".join(t.low for t in toks))
 
 
+def _firm_or_place(text: str, start: int, end: int) -> bool:
+    """A run that names a firm or a place by what follows it (see _FIRM_SUFFIX)."""
+    if _FIRM_SUFFIX.match(text, end) or _PLACE_NOUN.match(text, end):
+        return True
+    if _AMPERSAND_BEFORE.search(text, max(0, start - 3), start):
+        return True  # the second name of "Hughes & Mistry"
+    amp = _AMPERSAND_NEXT.match(text, end)
+    if amp is None:
+        return False
+    words = [w.casefold() for w in amp.group(1).split()]
+    # "Jane & Amir" are two people; "Hughes & Mistry (Associates)" is a firm.
+    return (
+        any(w in ORG_WORDS for w in words)
+        or _FIRM_SUFFIX.match(text, amp.end()) is not None
+        or words[0] not in _given()
+    )
+
+
+def _allowed_not_name(t: _Tok, toks: list[_Tok], introduced: bool) -> bool:
+    """ "Jun", "Sun", "May" are in NOT_NAMES as calendar words, yet names: one is
+    allowed after a title or greeting, or beside another name-lexicon word."""
+    if t.low not in CALENDAR or (t.low not in _given() and t.low not in _family()):
+        return False
+    if introduced or len(toks) == 1:
+        return True  # a lone one is judged by _single, more strictly
+    if len(toks) == 2 and toks[0].low in _given() and toks[1].low in _family():
+        return True  # "Jun Sun"
+    others = [o for o in toks if o is not t]
+    return all(o.low not in NOT_NAMES and (o.low in _given() or o.low in _family()) for o in others)
+
+
 def _is_address(text: str, toks: list[_Tok], run_start: int) -> bool:
     last = toks[-1].low
     if last not in STREET_WORDS:
@@ -272,6 +346,7 @@ def _after_sign_off(text: str, start: int) -> bool:
 _CUE = re.compile(
     r"(?:^|\n)[ \t]*(?:present|apologies|attendees|in attendance|from|to|cc|name|full name|"
     r"patient|client|tenant|resident|service user|signed|contact|owner|author|chair|"
+    r"worker|employee|manager|staff|officer|carer|next of kin|"
     r"minutes taken by|prepared by)[ \t]*:[ \t]*$",
     re.IGNORECASE,
 )
@@ -285,7 +360,15 @@ def _introduced(text: str, start: int, end: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     if _CUE.search(text, max(0, line_start - 1), start):
         return True
+    # Later names of "Present: A (chair), B, C".
+    if _LIST_CUE.match(text, line_start) and text[line_start:start].rstrip().endswith(","):
+        return True
     return _after_sign_off(text, start)
+
+
+_LIST_CUE = re.compile(
+    r"[ \t]*(?:present|apologies|attendees|in attendance|cc|to|from|signed)[ \t]*:", re.IGNORECASE
+)
 
 
 def _judge(text: str, start: int, end: int) -> _Verdict | None:
@@ -309,11 +392,13 @@ def _judge(text: str, start: int, end: int) -> _Verdict | None:
         low = toks[0].low
         if low in TITLES:
             titled = True
-        elif low in GREETINGS:
+        elif low in GREETINGS or (low in ROLES and len(toks) > 1):
             greeted = True
         elif titled or not _ordinary(toks[0]) or _given_like(toks[0]):
             break
         toks = toks[1:]
+    if len(toks) > 1 and toks[0].initial and _DIGIT_BEFORE.search(text, 0, toks[0].start):
+        toks = toks[1:]  # "NI number AB 12 34 56 A. Tiago said": the "A." ends a sentence
     # A trailing ordinary word makes a noun phrase ("Bradford Royal Infirmary",
     # "Rose Garden") as often as a name followed by a word: the model decides.
     compound = False
@@ -325,18 +410,16 @@ def _judge(text: str, start: int, end: int) -> _Verdict | None:
         return None
     if not toks[-1].shaped and not _capitalised_surname(toks):
         return None
-    if any(t.low in NOT_NAMES for t in toks) or _is_address(text, toks, start):
+    if any(t.low in NOT_NAMES and not _allowed_not_name(t, toks, titled or greeted) for t in toks):
+        return None
+    if _is_address(text, toks, start) or _firm_or_place(text, toks[0].start, toks[-1].end):
         return None
     if titled:
         return _person(toks, 0.85, "names.title")
     if len(toks) == 1:
-        t = toks[0]
-        signed = not _ordinary(t) and _after_sign_off(text, t.start)
-        if t.low in _given() and (greeted or signed):
-            return _person(toks, 0.6, "names.context")
-        return None
+        return _single(text, toks[0], greeted)
     first, last = toks[0], toks[-1]
-    middle_ok = all(_given_like(t) or _family_like(t) for t in toks[1:-1])
+    middle_ok = all(_given_like(t) or _family_like(t) or t.low in PARTICLES for t in toks[1:-1])
     if not middle_ok or last.initial:
         return None
     if _introduced(text, first.start, last.end):
@@ -350,11 +433,74 @@ def _judge(text: str, start: int, end: int) -> _Verdict | None:
         return _person(toks, 0.85, "names.lexicon")
     if weak_given and strong_family:
         return _person(toks, 0.75, "names.lexicon")
+    if strong_family and first.low not in _english() and first.low not in _family():
+        return _person(toks, 0.7, "names.lexicon")  # "Eluned Pritchard": a rare given name
     if all(_ordinary(t) and t.low not in _given() and t.low not in _family() for t in toks):
         return None
     if (weak_given or not _ordinary(first)) and (last.low in _family() or not _ordinary(last)):
         return _person(toks, 0.7, "names.ner")
     return None
+
+
+# What people do: a lone given name before one of these is a person ("Manpreet
+# can be reached", "Ines was born", "Wendy's birthday").
+_PERSON_AFTER = re.compile(
+    r"(?:['’]s[ \t]+(?:birthday|mother|father|mum|dad|son|daughter|wife|husband|partner|"
+    r"brother|sister|carer|children|family|gp|address|mobile|phone|e-?mail|bank|salary|"
+    r"manager|appointment|visit|referral|tenancy|benefits|school)\b"
+    r"|[ \t]+(?:(?:now|also|then|has|had|later)[ \t]+)?(?:asked|said|says|told|agreed|reported|"
+    r"explained|confirmed|stated|replied|phoned|rang|called|e-?mailed|wrote|would[ \t]+like|"
+    r"wants|wished|wishes|was[ \t]+born|lives|lived|moved|can[ \t]+be[ \t]+reached|raised|"
+    r"attended|declined|refused|requested|complained|disclosed|admitted|denied|"
+    r"will[ \t]+(?:write|call|ring|phone|contact|attend|send|visit|speak|follow)|"
+    r"to[ \t]+follow[ \t]+up)\b)"
+)
+# Labels and words before a lone given name that make it a person.
+_PERSON_BEFORE = re.compile(
+    r"(?:(?<![\w])(?:action|actions|owner|assigned[ \t]+to|lead|contact)[ \t]*:[ \t]*"
+    r"|(?<![\w])(?:by|when)[ \t]+)$",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[ \t]*(?:[.,;:)\n]|$)")
+_DIGIT_BEFORE = re.compile(r"\d[ \t]*$")
+_THE_BEFORE = re.compile(r"(?<![\w])the[ \t]+$", re.IGNORECASE)
+_LINE_END = re.compile(r"[ \t]*(?:\r?\n|$)")
+# Born, living, reachable: said of people only, so even a given name the
+# lexicon lacks ("Eluned was born") is a person before these.
+_ONLY_PEOPLE_AFTER = re.compile(
+    r"(?:['’]s[ \t]+(?:birthday|mother|father|daughter|son|wife|husband)\b"
+    r"|[ \t]+(?:now[ \t]+)?(?:was[ \t]+born|lives[ \t]+with|can[ \t]+be[ \t]+reached)\b)"
+)
+
+
+def _single(text: str, t: _Tok, greeted: bool) -> _Verdict | None:
+    """A run of one word: a person only where its context says so."""
+    given = t.low in _given()
+    if greeted and (given or not _ordinary(t)):
+        return _person([t], 0.6, "names.context")  # "Dear Eluned,"
+    if _THE_BEFORE.search(text, max(0, t.start - 8), t.start):
+        return None  # "the Sun said": a paper, a firm, a ship
+    calendar = t.low in CALENDAR  # "Jun", "Sun": only the plainest contexts
+    if not given:
+        unknown = not _ordinary(t) and t.low not in _family()
+        if unknown and _ONLY_PEOPLE_AFTER.match(text, t.end):
+            return _person([t], 0.6, "names.context")
+        return None
+    alone = _LINE_END.match(text, t.end) is not None
+    if (alone or not _ordinary(t)) and _after_sign_off(text, t.start):
+        return _person([t], 0.6, "names.context")  # "Kind regards,\nGrace"
+    if _PERSON_AFTER.match(text, t.end):
+        return _person([t], 0.6, "names.context")
+    before = _PERSON_BEFORE.search(text, max(0, t.start - 16), t.start)
+    if before is None:
+        return None
+    # "attempts by Sadia." / "Action: Yaw to ...": the name closes the clause.
+    if before.group().strip().casefold() in ("by", "when"):
+        if calendar or not _CLAUSE_END.match(text, t.end):
+            return None  # "by Wed."
+    elif _ordinary(t):
+        return None
+    return _person([t], 0.6, "names.context")
 
 
 # The model reads ~33k chars/s: it may read at most one character in
@@ -390,13 +536,27 @@ def _ask_model(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int] 
     return out
 
 
+def _family_part(part: str) -> bool:
+    """One part of a capitalised family name before ", Given": a known family
+    name ("SUN", "O'SULLIVAN") or a rare word that is not English ("ACHIENG")."""
+    if part in ORG_WORDS:
+        return False
+    bare = part.replace("'", "").replace("’", "")
+    tail = re.split(r"['’]", part)[-1]
+    if part in _family() or bare in _family() or (tail != part and tail in _family()):
+        return True
+    return len(bare) > 2 and part not in NOT_NAMES and part not in _english()
+
+
 def _surname_first(text: str) -> Iterator[Candidate]:
     for m in _SURNAME_FIRST.finditer(text):
         family, given = m.group(1), m.group(2)
-        fam_toks = family.split()
-        if not all(t.casefold() in _family() and t.casefold() not in ORG_WORDS for t in fam_toks):
+        first = given.split()[0].casefold()
+        if first not in _given():
             continue
-        if given.split()[0].casefold() not in _given():
+        # "THOMPSON-REID", "O'SULLIVAN", "ACHIENG": each part a known family name
+        # or, after a given name that is no ordinary word, not an English word.
+        if not all(_family_part(p) for p in re.split(r"[\s\-]+", family.casefold()) if p):
             continue
         key = f"{given} {family}".casefold()
         yield Candidate(PERSON, m.start(), m.end(), m.group(), 0.8, "names.lexicon", key)
@@ -460,12 +620,12 @@ def detect_names(text: str) -> list[Candidate]:
         else:
             del pending[key]
     found.extend(_resolve(text, pending, confirmed))
-    found.extend(_known_parts(singles, found))
+    found.extend(_known_parts(text, singles, found))
     found.sort(key=lambda c: c.start)
     return found
 
 
-def _known_parts(singles: list[_Tok], found: list[Candidate]) -> Iterator[Candidate]:
+def _known_parts(text: str, singles: list[_Tok], found: list[Candidate]) -> Iterator[Candidate]:
     """A lone "Sarah" or "Middleton" in a text that names Sarah Middleton in full
     is a mention of her; ordinary words ("Green") are left alone."""
     parts = {
@@ -473,10 +633,10 @@ def _known_parts(singles: list[_Tok], found: list[Candidate]) -> Iterator[Candid
         for c in found
         if c.normalised and " " in c.normalised
         for w in c.normalised.split()
-        if len(w) > 1 and w not in _english()
+        if len(w) > 1 and w not in _english() and w not in NOT_NAMES and w not in PARTICLES
     }
     for t in singles:
-        if t.low in parts and t.shaped:
+        if t.low in parts and t.shaped and not _firm_or_place(text, t.start, t.end):
             yield Candidate(PERSON, t.start, t.end, t.text, 0.6, "names.context", t.low)
 
 

@@ -8,8 +8,10 @@ as whole words, never as substrings ("public liability" is not "b.").
 
 A 10-digit number that passes mod 11 still needs a reason to be an NHS number:
 an "NHS" word nearby, 3-3-4 formatting, or other personal data within about
-100 characters; a nearer word such as "invoice" or "asset" vetoes the weaker
-reasons.
+100 characters; a nearer word such as "invoice", "credit note" or "order"
+vetoes the weaker reasons, and a "+44 (0)" prefix or a phone cue makes it a
+phone.  A UK phone without a cue word must be a valid allocated number, or
+written as one (a +44 or bracketed area code, or 11 digits in phone groups).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _words(*words: str) -> re.Pattern[str]:
 
 
 _CTX_NHS = _words(r"nhs", r"chi", r"patient", r"nhs\s*(?:no|num|number)\.?")
-_CTX_NEGATIVE = _words(
+_NEGATIVE_WORDS = (
     "invoice",
     "inv",
     "asset",
@@ -83,8 +85,59 @@ _CTX_NEGATIVE = _words(
     "consignment",
     "model",
 )
+_CTX_NEGATIVE = _words(*_NEGATIVE_WORDS)
+# Documents and transactions with ten-digit numbers of their own: these veto
+# an NHS number but say nothing against a card ("refund to card ...").
+_CTX_NOT_NHS = _words(
+    *_NEGATIVE_WORDS,
+    "note",
+    "quote",
+    "quotation",
+    "estimate",
+    "statement",
+    "remittance",
+    "bill",
+    "cheque",
+    "payment",
+    "refund",
+    "dispatch",
+    "despatch",
+    "delivery",
+    "shipment",
+    "incident",
+    "request",
+    "requisition",
+    "purchase",
+    "loan",
+    "mortgage",
+    "agreement",
+    "mandate",
+    "meter",
+    "uprn",
+    "mpan",
+    "tenancy",
+    "customer",
+)
 _CTX_CARD = _words("card", "visa", "mastercard", "amex", "maestro", "credit", "debit", "pan")
-_CTX_PHONE = _words("tel", "telephone", "phone", "mobile", "mob", "call", "fax", "contact")
+_CTX_PHONE = _words(
+    "tel",
+    "telephone",
+    "phone",
+    "mobile",
+    "mob",
+    "call",
+    "fax",
+    "contact",
+    "landline",
+    "reached",
+    "ring",
+    "dial",
+    "helpline",
+    "switchboard",
+    "whatsapp",
+    "sms",
+    r"text(?:ed)?",
+)
 _CTX_PASSPORT = _words("passport")
 _CTX_DL = _words(r"driving\s+licen[cs]e", r"driver'?s?\s+licen[cs]e", "dl", "licence", "license")
 _CTX_VRM = _words(
@@ -115,7 +168,7 @@ _CTX_VERSION = _words("v", "ver", "version", "release", "section", "build", "rul
 # Birth evidence directly before the date, with only filler words between.
 _DOB_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])(?:dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|birthday|born)(?![A-Za-z])"
-    r"[\s:.,()\-]*(?:(?:on|in|the|dd/mm/yyyy)[\s:.,()\-]*)*"
+    r"[\s:.,()\-]*(?:(?:on|in|the|is|was|falls|fell|dd/mm/yyyy)[\s:.,()\-]*)*"
     r"|(?<![A-Za-z])b\.\s*)$",
     re.I,
 )
@@ -145,11 +198,13 @@ def _last(rx: re.Pattern[str], window: str) -> int:
     return end
 
 
-def _label(text: str, start: int, positive: re.Pattern[str]) -> int:
+def _label(
+    text: str, start: int, positive: re.Pattern[str], negative: re.Pattern[str] = _CTX_NEGATIVE
+) -> int:
     """+1 if a positive label word is the nearest label before ``start``,
     -1 if a negative one is, 0 if neither appears."""
     window = _before(text, start)
-    pos, neg = _last(positive, window), _last(_CTX_NEGATIVE, window)
+    pos, neg = _last(positive, window), _last(negative, window)
     # A label describes the next number only: "patient meals, 5283.11, 4928064585"
     # does not make the last number a patient's.
     best = max(pos, neg)
@@ -177,13 +232,39 @@ def _email(text: str, s: int, e: int, v: str) -> Candidate | None:
     return _cand(E.EMAIL_ADDRESS, s, e, v, 0.95, "email", norm)
 
 
+# A national UK number written in phone groupings: 11 digits from a leading 0,
+# in groups ("0115 352 7479", "07672 284302", "0115-435-1003").  An
+# NHS number (10 digits, 3-3-4) or an invoice number (one run) never has it.
+_PHONE_GROUPED = re.compile(r"0\d{2,4}(?:[ -]\d{3,6}){1,3}")
+_FIELD_BREAK = re.compile(r".*[|;()\n]", re.S)
+
+
+def _phone_grouped(v: str) -> bool:
+    if v.startswith(("+44", "(0")):
+        return True  # the country code or a bracketed area code says "phone"
+    digits = sum(ch.isdigit() for ch in v)
+    return digits == 11 and _PHONE_GROUPED.fullmatch(v) is not None
+
+
+def _phone_vetoed(text: str, s: int) -> bool:
+    """A negative label word ("invoice", "order") in the same field, right before."""
+    window = _before(text, s, 25)
+    brk = _FIELD_BREAK.match(window)
+    if brk is not None:
+        window = window[brk.end() :]
+    end = _last(_CTX_NEGATIVE, window)
+    return end >= 0 and not any(ch.isdigit() for ch in window[end:])
+
+
 def _phone(text: str, s: int, e: int, v: str) -> Candidate | None:
     if s > 0 and (text[s - 1].isalnum() or text[s - 1] in "+-/."):
         return None
+    if v.startswith("(") and ")" not in v:
+        s, v = s + 1, v[1:]  # "(0113 496 0777)": the bracket encloses the number
     labelled = _label(text, s, _CTX_PHONE) > 0
     # The pattern is generous on the right; drop trailing groups until valid.
     for _ in range(4):
-        norm = ids.validate_phone(v, strict=not labelled)
+        norm = ids.validate_phone(v, strict=not (labelled or _phone_grouped(v)))
         if norm is not None:
             break
         cut = max(v.rfind(" "), v.rfind("-"), v.rfind("."))
@@ -192,7 +273,7 @@ def _phone(text: str, s: int, e: int, v: str) -> Candidate | None:
         v = v[:cut].rstrip(" -.(")
     else:
         return None
-    if not labelled and _label(text, s, _CTX_PHONE) < 0:
+    if not labelled and _phone_vetoed(text, s):
         return None
     return _cand(E.PHONE_NUMBER, s, s + len(v), v, 0.9 if labelled else 0.8, "phone", norm)
 
@@ -214,6 +295,8 @@ def _nino(text: str, s: int, e: int, v: str) -> Candidate | None:
     return None if norm is None else _cand(E.UK_NINO, s, e, v, 0.95, "nino", norm)
 
 
+# "+44 (0)191 213 2044": the national part of an international phone number.
+_PHONE_PREFIX = re.compile(r"(?:\+\d{1,3}[ .-]?(?:\(0\))?|\(0\))[ .-]?$")
 # Issued NHS/CHI/H&C ranges start 0-4, 6 or 7; other leading digits need a label.
 _NHS_ISSUED = frozenset("0123467")
 
@@ -222,11 +305,13 @@ def _nhs(text: str, s: int, e: int, v: str) -> Candidate | None:
     norm = ids.validate_nhs(v)
     if norm is None:
         return None
-    label = _label(text, s, _CTX_NHS)
+    label = _label(text, s, _CTX_NHS, _CTX_NOT_NHS)
     if label > 0:
         return _cand(E.UK_NHS, s, e, v, 0.95, "nhs", norm)
-    if label < 0 or norm[0] not in _NHS_ISSUED:
+    if label < 0 or norm[0] not in _NHS_ISSUED or _PHONE_PREFIX.search(_before(text, s, 8)):
         return None
+    if _label(text, s, _CTX_PHONE) > 0:
+        return None  # "Tel 020 7946 0018" is read as a phone, not as 020 794 6001 8
     formatted = len(v) > 10
     # Provisional: unformatted numbers are kept only if other personal data is near.
     return _cand(E.UK_NHS, s, e, v, 0.75 if formatted else 0.0, "nhs", norm)
@@ -256,9 +341,11 @@ def _bank(text: str, s: int, e: int, v: str) -> Candidate | None:
     if sc is None or an is None:
         return None
     labelled = _CTX_BANK.search(_before(text, s) + v) is not None
-    if not labelled and sort.isdigit():
-        return None  # two bare numbers side by side prove nothing
+    if not labelled and (sort.isdigit() or _label(text, s, _CTX_BANK) < 0):
+        return None  # two bare numbers, or "batch 49-72-13 / 12345678", prove nothing
     score = 0.9 if labelled else 0.75
+    lead = next(i for i, ch in enumerate(v) if ch.isdigit())  # "account 1234..." starts at 1
+    s, v = s + lead, v[lead:]
     return _cand(E.UK_BANK_ACCOUNT, s, e, v, score, "bank_account", f"{sc}-{an}")
 
 
@@ -339,11 +426,49 @@ def _street(text: str, s: int, e: int, v: str) -> Candidate | None:
     return _cand(E.STREET_ADDRESS, s, e, v, 0.8, "street_address", norm)
 
 
+# A street named without a street word ("24 Northgate", "115a The Paddock") is
+# an address only when a postcode closes it (after an optional town, on the
+# same line or the next) or an address word comes just before.
+_BARE_STREET_CLOSE = re.compile(
+    r"((?:,? [A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})?)(?:,? ?\(?|[ \t]*\n[ \t]*)"
+    r"([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b"
+)
+_CTX_BARE_STREET = _words(
+    "address",
+    "lives",
+    "lived",
+    "living",
+    "resides",
+    "moved",
+    "correspondence",
+    r"(?:sent|go|goes|write|deliver(?:ed)?)\s+to",
+)
+
+
+def _bare_street(text: str, s: int, e: int, v: str) -> Candidate | None:
+    close = _BARE_STREET_CLOSE.match(text, e, min(len(text), e + 60))
+    if close is not None and ids.validate_postcode(close.group(2)) is not None:
+        e = close.end(1)
+        v = text[s:e]
+        norm = " ".join(v.split()).casefold()
+        return _cand(E.STREET_ADDRESS, s, e, v, 0.75, "street_address", norm)
+    if _CTX_BARE_STREET.search(_before(text, s, 30)) is None:
+        return None
+    c = _street(text, s, e, v)
+    return None if c is None else c._replace(score=0.7)
+
+
 # --------------------------------------------------------------------------- rules
 
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+
+
+# "account", "acc no.", "a/c number:", "acct #" before an account number.
+_ACCOUNT_WORD = (
+    r"(?:a/c|acc(?:oun)?t|acc)\.?(?:[ \t]+(?:no|num(?:ber)?)\.?|[ \t]*#)?[ \t]*[:.#]?[ \t]*"
 )
 
 
@@ -380,10 +505,10 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "bank_account",
         _re2(
-            r"(?i)\b\d{2}[- ]?\d{2}[- ]?\d{2}(?:[ \t]*[,;/|:]?[ \t]*|[ \t,]*(?:and )?"
-            r"(?:a/c|acc(?:oun)?t)(?: (?:no\.?|number))?[ \t:.]*)\d{7,8}\b"
-            r"|\b(?:a/c|acc(?:oun)?t)(?: (?:no\.?|number))?[ \t:.]*\d{7,8}\b[^\n\d]{0,30}?"
-            r"\bsort[ -]?code[ \t:.]*\d{2}[- ]?\d{2}[- ]?\d{2}\b"
+            rf"(?i)\b\d{{2}}[- ]?\d{{2}}[- ]?\d{{2}}[ \t]*[,;/|:&]?[ \t]*(?:(?:and|&)[ \t]+)?"
+            rf"(?:{_ACCOUNT_WORD})?\d{{7,8}}\b"
+            rf"|\b{_ACCOUNT_WORD}\d{{7,8}}\b[^\n\d]{{0,30}}?"
+            r"\b(?:sort[ -]?code|s/c)[ \t:.]*\d{2}[- ]?\d{2}[- ]?\d{2}\b"
         ),
         _bank,
     ),
@@ -413,6 +538,14 @@ _RULES: tuple[_Rule, ...] = (
         _date,
     ),
     _Rule("street_address", _re2(r"\b" + ids.STREET_CORE), _street),
+    _Rule(
+        "street_address",
+        _re2(
+            r"\b(?:(?:Flat|Apartment|Apt|Unit)\.? \d{1,4}[A-Za-z]?,? )?\d{1,3}[A-Za-z]?,? "
+            r"(?:The [A-Z][a-z]+|[A-Z][a-z]+(?:gate|way|side|field|fields|bourne|hurst|lands))\b"
+        ),
+        _bare_street,
+    ),
 )
 
 _DATE_RULE_INDEX = next(i for i, r in enumerate(_RULES) if r.detector == "dob")
