@@ -8,6 +8,9 @@ import structlog
 
 from shareguard.config import get_settings
 
+# SQLite and PostgreSQL databases for every test that needs the store.
+pytest_plugins = ["db_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def shareguard_home(

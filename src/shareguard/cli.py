@@ -14,6 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shareguard import __version__, logs
+from shareguard.commands import agreements as agreements_commands
+from shareguard.commands import approvals as approvals_commands
+from shareguard.commands import audit as audit_commands
+from shareguard.commands import db as db_commands
+from shareguard.commands.check import check as check_command
 from shareguard.config import get_settings
 from shareguard.errors import ShareGuardError
 from shareguard.model import FileReport
@@ -128,6 +133,13 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     err.print(f"ShareGuard {__version__} listening on http://{bind_host}:{bind_port}")
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+
+
+app.command()(check_command)
+app.add_typer(agreements_commands.app, name="agreements")
+app.add_typer(approvals_commands.app, name="approvals")
+app.add_typer(audit_commands.app, name="audit")
+app.add_typer(db_commands.app, name="db")
 
 
 @app.command()
