@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import prose_corpus
+from accuracy import ensure_corpus
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 RUNNER = HERE / "presidio_runner.py"
 PRESIDIO_PY = HERE / ".venv-presidio" / "bin" / "python"
-GENERATOR = HERE.parent.parent / "shared" / "eval" / "make_dev_corpus.py"
 
 # Presidio entity -> ours.  Anything Presidio reports under another name (URL,
 # NRP, ORGANIZATION, US_*, UK_PASSPORT, ...) has no gold here and is ignored,
@@ -102,13 +102,7 @@ class Tally:
 # --------------------------------------------------------------------------- texts
 
 
-def dev_corpus(corpus: Path | None) -> Path:
-    if corpus is not None:
-        return corpus
-    out = HERE / ".corpus"
-    if not (out / "truth.json").exists():
-        subprocess.run([sys.executable, str(GENERATOR), str(out)], check=True)
-    return out
+dev_corpus = ensure_corpus  # the same generated corpus as bench/accuracy.py
 
 
 def render_rows(rows: Iterable[Sequence[str]]) -> str:

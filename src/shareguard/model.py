@@ -259,10 +259,15 @@ def merge_subjects(groups: Iterable[pl.DataFrame | None]) -> pl.DataFrame:
     frames = [g for g in groups if g is not None and g.height]
     if not frames:
         return pl.DataFrame(schema=SUBJECTS_SCHEMA)
-    edges = pl.concat(frames).unique()
-    shared = edges.filter(pl.col("id").is_duplicated())
-    if shared.is_empty():  # nobody appears twice: nothing to merge
-        return edges
+    everyone = pl.concat(frames).unique()
+    # Only people with an id that someone else also has can merge; everyone
+    # else is already distinct.  Propagating over just those keeps a large
+    # table with a handful of duplicates cheap.
+    linked = everyone.filter(pl.col("id").is_duplicated())["s"].unique()
+    if linked.is_empty():  # nobody shares an id: nothing to merge
+        return everyone
+    edges = everyone.filter(pl.col("s").is_in(linked.implode()))
+    settled = everyone.filter(~pl.col("s").is_in(linked.implode()))
     pairs = pl.concat([edges, edges.select(s="id", id="s")]).unique()
     label = pairs.group_by("s").agg(l=pl.min("id")).with_columns(l=pl.min_horizontal("l", "s"))
     while True:
@@ -282,7 +287,7 @@ def merge_subjects(groups: Iterable[pl.DataFrame | None]) -> pl.DataFrame:
             break
         label = step
     merged = edges.join(label, left_on="id", right_on="s").select(s="l", id="id")
-    return merged.unique().cast(SUBJECTS_SCHEMA)  # type: ignore[arg-type]
+    return pl.concat([settled, merged.unique().cast(SUBJECTS_SCHEMA)])  # type: ignore[arg-type]
 
 
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:

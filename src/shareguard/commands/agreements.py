@@ -11,7 +11,6 @@ import getpass
 import json
 import sys
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shareguard.commands.common import Format, fail, open_engine
 from shareguard.config import get_settings
 from shareguard.errors import ShareGuardError
 from shareguard.policy.agreements import (
@@ -28,11 +28,9 @@ from shareguard.policy.agreements import (
 )
 from shareguard.policy.yamlsource import AgreementError
 from shareguard.store.agreements import AgreementStore
-from shareguard.store.db import make_engine, upgrade
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_ERROR = 2
 
 app = typer.Typer(
     name="agreements",
@@ -42,24 +40,12 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
 Files = Annotated[list[Path], typer.Argument(help="Agreement YAML files")]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_ERROR)
-
-
 def _store() -> AgreementStore:
-    engine = make_engine(get_settings())
-    upgrade(engine)
-    return AgreementStore(engine)
+    return AgreementStore(open_engine(get_settings(), migrate=True))
 
 
 @app.command()
@@ -113,7 +99,7 @@ def load(
             state = "unchanged" if before is not None and before.version == version else "loaded"
             typer.echo(f"{a.id}: version {version} {state}")
     except ShareGuardError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _status(parsed: dict[str, Any], today: date) -> str:
@@ -135,7 +121,7 @@ def list_(fmt: FormatOption = Format.table) -> None:
         loaded_at = {i: at for i, _, at in store.list()}
         rows = store.all_latest()
     except ShareGuardError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     today = datetime.now(UTC).date()
     items = [
         {
@@ -174,10 +160,10 @@ def show(
         stored = store.latest(agreement_id) if version is None else store.get(agreement_id, version)
         versions = [s.version for s in store.versions(agreement_id)] if stored else []
     except ShareGuardError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if stored is None:
         which = f"version {version} of " if version is not None else ""
-        raise _fail(f"no {which}agreement {agreement_id}; see `shareguard agreements list`")
+        raise fail(f"no {which}agreement {agreement_id}; see `shareguard agreements list`")
     data = {
         "id": stored.agreement_id,
         "version": stored.version,

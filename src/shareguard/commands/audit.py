@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -14,31 +13,22 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from shareguard.commands.common import Format, fail, open_engine
 from shareguard.config import get_settings
 from shareguard.store.audit import AuditLog, AuditRecord
-from shareguard.store.db import StoreError, brief_error, open_store
+from shareguard.store.db import brief_error
 
 app = typer.Typer(help="Verify and search the tamper-evident audit record.", no_args_is_help=True)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
 def _open() -> Engine:
-    try:
-        return open_store(get_settings())
-    except StoreError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    return open_engine(get_settings())
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {brief_error(exc)}")
-    return typer.Exit(2)
+    return fail(brief_error(exc))
 
 
 def _when(value: str | None, *, end: bool) -> datetime | None:
