@@ -106,7 +106,12 @@ class _People:
 
     People are deduplicated by their first (most stable) id up to ``limit``
     distinct people; beyond it each new one is counted without
-    deduplication, and only the ids of admitted people are kept."""
+    deduplication, and only the ids of admitted people are kept.  All ids of
+    the first ``ALIAS_LIMIT`` people are kept (for matching the same person in
+    other parts by any identifier); after that only first ids, so that a
+    table of millions of people stays within memory."""
+
+    ALIAS_LIMIT = 200_000
 
     def __init__(self, hasher: ValueHasher, limit: int) -> None:
         self.hasher = hasher
@@ -133,6 +138,8 @@ class _People:
                 known.add(first)
         if rejected:
             frame = frame.filter(~pl.col("s").is_in(list(rejected)))
+        if len(known) >= self.ALIAS_LIMIT:
+            frame = frame.filter(pl.col("id") == pl.col("s"))
         self.edges.append(frame)
         self.pending += frame.height
         if self.pending > 4 * _COMPACT_ROWS:  # keep the pairs compact as they come

@@ -45,7 +45,7 @@ _MEMO_TEXT_CHARS = 300
 _LATE_SAMPLE = 20
 # Rows checked together: big enough that polars' per-call cost vanishes,
 # small enough that a chunk's cells stay a few MB.
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 50_000
 
 Validator = Callable[[str], "str | None"]
 TextDetector = Callable[[str], list[Candidate]]
