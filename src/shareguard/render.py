@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
@@ -60,17 +61,20 @@ MERGE_IDS_LIMIT = 20_000_000
 
 
 def _people(files: tuple[FileReport, ...]) -> int:
-    merged = None
-    extra = 0
+    """Distinct people across files, merged in one pass over at most
+    MERGE_IDS_LIMIT ids; files beyond it are added without deduplication."""
+    kept: list[pl.DataFrame] = []
+    held = extra = 0
     for f in files:
-        held = 0 if merged is None else merged.height
         size = 0 if f.subjects is None else f.subjects.height
         if held + size > MERGE_IDS_LIMIT:
             extra += f.data_subjects
             continue
-        merged = merge_subjects([merged, f.subjects])
+        if f.subjects is not None:
+            kept.append(f.subjects)
+        held += size
         extra += f.subjects_overflow
-    return extra + (0 if merged is None else merged["s"].n_unique())
+    return extra + merge_subjects(kept)["s"].n_unique()
 
 
 def summarise(files: tuple[FileReport, ...]) -> ScanReport:
