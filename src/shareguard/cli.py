@@ -3,22 +3,19 @@ renders the result."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shareguard import __version__, logs
-from shareguard.commands import agreements as agreements_commands
-from shareguard.commands import approvals as approvals_commands
-from shareguard.commands import audit as audit_commands
-from shareguard.commands import db as db_commands
-from shareguard.commands.check import check as check_command
 from shareguard.config import get_settings
 from shareguard.errors import ShareGuardError
 from shareguard.model import FileReport
@@ -36,7 +33,45 @@ EXIT_CLEAN = 0
 EXIT_FOUND = 1
 EXIT_ERROR = 2
 
+# The commands that need the database, the policies or the store, imported
+# only when one of them runs or --help lists them: SQLAlchemy and friends
+# would otherwise double the start-up time of every ``shareguard scan``.
+_LAZY = {
+    "check": "shareguard.commands.check:check",
+    "agreements": "shareguard.commands.agreements:app",
+    "approvals": "shareguard.commands.approvals:app",
+    "audit": "shareguard.commands.audit:app",
+    "db": "shareguard.commands.db:app",
+}
+_ORDER = ("scan", "serve", "check", "version", "agreements", "approvals", "audit", "db")
+
+
+def _load(name: str) -> Any:
+    module, attr = _LAZY[name].split(":")
+    obj = getattr(importlib.import_module(module), attr)
+    if isinstance(obj, typer.Typer):
+        command: Any = typer.main.get_group(obj)
+    else:
+        holder = typer.Typer(add_completion=False)
+        holder.command()(obj)
+        command = typer.main.get_command(holder)
+    command.name = name  # the help lists a command by its own name
+    return command
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = set(super().list_commands(ctx)) | set(_LAZY)
+        return [n for n in _ORDER if n in names] + sorted(names - set(_ORDER))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            self.add_command(_load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=_LazyGroup,
     name="shareguard",
     help="Find personal data in files before they leave, and decide whether they may.",
     no_args_is_help=True,
@@ -133,13 +168,6 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     err.print(f"ShareGuard {__version__} listening on http://{bind_host}:{bind_port}")
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
-
-
-app.command()(check_command)
-app.add_typer(agreements_commands.app, name="agreements")
-app.add_typer(approvals_commands.app, name="approvals")
-app.add_typer(audit_commands.app, name="audit")
-app.add_typer(db_commands.app, name="db")
 
 
 @app.command()

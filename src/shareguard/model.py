@@ -99,12 +99,18 @@ class Table:
     CSV is re-read from disk, never held in memory).  ``first_row`` is the
     1-based row number, in the source sheet, of the first row yielded, so that
     findings point at the row a person would see in a spreadsheet.
+
+    ``batches_factory``, when set, streams the same rows again as polars
+    frames of string columns (missing cells ""), a few tens of thousands of
+    rows each, numbered as ``iter_rows()`` numbers them: a native CSV reader
+    fills it so that a large table is scanned without a Python object per cell.
     """
 
     name: str
     rows_factory: Callable[[], Iterator[Row]]
     first_row: int = 1
     hidden: bool = False
+    batches_factory: Callable[[], Iterator[pl.DataFrame]] | None = None
 
     def iter_rows(self) -> Iterator[Row]:
         return self.rows_factory()

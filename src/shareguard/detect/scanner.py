@@ -116,7 +116,7 @@ class _People:
     def __init__(self, hasher: ValueHasher, limit: int) -> None:
         self.hasher = hasher
         self.limit = limit
-        self.known: set[int] = set()
+        self.known = pl.Series("id", [], dtype=pl.UInt64)  # first ids admitted so far
         self.edges: list[pl.DataFrame] = []
         self.pending = 0
         self.overflow = 0
@@ -127,18 +127,21 @@ class _People:
             return
         frame = pl.DataFrame({"id": self.hasher.ids64(keys["key"]), "first": keys["first"]})
         frame = frame.select(s=pl.when("first").then("id").forward_fill(), id="id")
-        known, rejected = self.known, set()
-        for first in frame.filter(keys["first"])["id"].to_list():
-            if first in known:
-                continue
-            if len(known) >= self.limit:
-                self.overflow += 1
-                rejected.add(first)
-            else:
-                known.add(first)
-        if rejected:
-            frame = frame.filter(~pl.col("s").is_in(list(rejected)))
-        if len(known) >= self.ALIAS_LIMIT:
+        known = self.known
+        firsts = frame.filter(keys["first"])["id"]
+        # probe the (large) known ids against the chunk's, not the other way
+        # round: polars hashes the argument of is_in
+        seen = known.filter(known.is_in(firsts.implode()))
+        new = firsts.filter(~firsts.is_in(seen.implode()))
+        fresh = new.unique(maintain_order=True)
+        room = max(self.limit - known.len(), 0)
+        admitted = fresh.head(room)
+        self.known = known.append(admitted)  # in place: cheap, chunks kept
+        if admitted.len() < fresh.len():  # over the bound: each further sighting counts
+            late = new.filter(~new.is_in(admitted.implode()))
+            self.overflow += late.len()
+            frame = frame.filter(~pl.col("s").is_in(late.unique().implode()))
+        if self.known.len() >= self.ALIAS_LIMIT:
             frame = frame.filter(pl.col("id") == pl.col("s"))
         self.edges.append(frame)
         self.pending += frame.height

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from itertools import groupby, islice, zip_longest
-from typing import Any
 
 import polars as pl
 
@@ -323,29 +322,21 @@ def _column_chunks(
         for i, entity, fn, label, score in work.checks
     ]
     names = ColumnCheck(_rule(_PERSON, today), column_person, {})
-    rows: Iterator[Row] = table.iter_rows()
-    row_no = table.first_row
-    if plan.has_header:
-        next(rows, None)
-        row_no += 1
-    while batch := list(islice(rows, CHUNK_ROWS)):
-        n = len(batch)
-        columns = list(zip_longest(*batch, fillvalue=""))
-        blank = ("",) * n
-
-        def cells(i: int, columns: list[tuple[str, ...]] = columns, blank: Sized = blank) -> Any:
-            return columns[i] if 0 <= i < len(columns) else blank
+    row_no = table.first_row + int(plan.has_header)
+    for chunk in _chunks(table, plan.has_header):
+        n = chunk.n
+        cells, series = chunk.values, chunk.series
 
         counts: Counter[str] = Counter()
         found: list[tuple[str, pl.Series]] = []
-        listed: list[tuple[str, tuple[str, ...], pl.Series, str, float]] = []
+        listed: list[tuple[str, pl.Series, pl.Series, str, float]] = []
         for i, entity, check, label, score in checks:
-            norm = check(pl.Series(cells(i), dtype=pl.String))
+            norm = check(series(i))
             counts[entity] += n - norm.null_count()
             found.append((entity, norm))
-            listed.append((entity, cells(i), norm, label, score))
+            listed.append((entity, series(i), norm, label, score))
         if work.split_score > 0:
-            values, norm = _split_names(cells(work.split[0]), cells(work.split[1]), names)
+            values, norm = _split_names(series(work.split[0]), series(work.split[1]), names)
             counts[_PERSON] += n - norm.null_count()
             found.append((_PERSON, norm))
             listed.append((_PERSON, values, norm, work.split_label, work.split_score))
@@ -372,17 +363,58 @@ def _column_chunks(
         scan.rows_scanned += n
 
 
+class _Chunk:
+    """Up to :data:`CHUNK_ROWS` rows, column by column: a column is a polars
+    Series for the vectorised checks and a list of strings for the rest."""
+
+    def __init__(self, n: int, columns: list[pl.Series]) -> None:
+        self.n = n
+        self._columns = columns
+        self._values: dict[int, Sequence[str]] = {}
+
+    def series(self, i: int) -> pl.Series:
+        if 0 <= i < len(self._columns):
+            return self._columns[i]
+        return pl.Series("", [""] * self.n, dtype=pl.String)
+
+    def values(self, i: int) -> Sequence[str]:
+        got = self._values.get(i)
+        if got is None:
+            inside = 0 <= i < len(self._columns)
+            got = self._values[i] = self._columns[i].to_list() if inside else ("",) * self.n
+        return got
+
+
+def _chunks(table: Table, has_header: bool) -> Iterator[_Chunk]:
+    """The rows below the header, a chunk at a time: from the table's native
+    frames when it has them, else transposed from its rows."""
+    if table.batches_factory is not None:
+        skip = int(has_header)
+        for frame in table.batches_factory():
+            frame, skip = frame.slice(skip), max(skip - frame.height, 0)
+            for start in range(0, frame.height, CHUNK_ROWS):
+                part = frame.slice(start, CHUNK_ROWS)
+                yield _Chunk(part.height, part.get_columns())
+        return
+    rows: Iterator[Row] = table.iter_rows()
+    if has_header:
+        next(rows, None)
+    while batch := list(islice(rows, CHUNK_ROWS)):
+        columns = [pl.Series(c, dtype=pl.String) for c in zip_longest(*batch, fillvalue="")]
+        yield _Chunk(len(batch), columns)
+
+
 def _chunk_rows(
     row_no: int,
     n: int,
     split: int,
-    listed: list[tuple[str, tuple[str, ...], pl.Series, str, float]],
+    listed: list[tuple[str, pl.Series, pl.Series, str, float]],
     extra: list[tuple[int, Candidate]],
 ) -> Iterator[RowCandidates]:
     """The candidates of a chunk's rows, in row order, made on demand."""
     # a name put together from two cells has no span of one cell (end 0)
     cols = [
-        (entity, values, norm.to_list(), label, score, int(i < len(listed) - split))
+        (entity, values.to_list(), norm.to_list(), label, score, int(i < len(listed) - split))
         for i, (entity, values, norm, label, score) in enumerate(listed)
     ]
     by_row: dict[int, list[Candidate]] = defaultdict(list)
@@ -409,29 +441,29 @@ def _chunk_rows(
             yield row_no + r, out
 
 
-def _split_names(
-    given: tuple[str, ...], family: tuple[str, ...], names: ColumnCheck
-) -> tuple[tuple[str, ...], pl.Series]:
+def _split_names(g: pl.Series, f: pl.Series, names: ColumnCheck) -> tuple[pl.Series, pl.Series]:
     """Names over given/family columns, as ``_split_name``: the usual case
     (both parts, plain ASCII) vectorised, every other row by ``_split_name``."""
-    g, f = pl.Series(given, dtype=pl.String), pl.Series(family, dtype=pl.String)
     plain = g.str.contains(r"^[ -~]*$") & f.str.contains(r"^[ -~]*$")
     gs, fs = g.str.strip_chars(" "), f.str.strip_chars(" ")
     both = plain & (gs != "") & (fs != "")
     value = pl.select(pl.when(both).then(gs + " " + fs).otherwise(pl.lit(""))).to_series()
     norm = names(value)
-    values = list(value.to_list())
+    others = (~both).arg_true().to_list()
+    given, family = (g.to_list(), f.to_list()) if others else ([], [])
     where: list[int] = []
+    shown: list[str] = []
     slow: list[str | None] = []
-    for r in (~both).arg_true().to_list():
+    for r in others:
         got = _split_person(given[r], family[r])
         if got is not None:
-            values[r] = got[0]
             where.append(r)
+            shown.append(got[0])
             slow.append(got[1])
     if where:
+        value = value.scatter(where, pl.Series(shown, dtype=pl.String))
         norm = norm.scatter(where, pl.Series(slow, dtype=pl.String))
-    return tuple(values), norm
+    return value, norm
 
 
 def _scan_rows(
