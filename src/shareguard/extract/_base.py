@@ -85,15 +85,20 @@ class TextBuilder:
         self._segments: list[Segment] = []
         self._len = 0
 
-    def add(self, text: str, label: str = "body", page: int | None = None) -> None:
-        if not text:
-            return
+    def _append(self, text: str) -> int:
+        """Append ``text`` (after a newline if not first); its start offset."""
         if self._pieces:
             self._pieces.append("\n")
             self._len += 1
         start = self._len
         self._pieces.append(text)
         self._len += len(text)
+        return start
+
+    def add(self, text: str, label: str = "body", page: int | None = None) -> None:
+        if not text:
+            return
+        start = self._append(text)
         last = self._segments[-1] if self._segments else None
         if last is not None and last.label == label and last.page == page:
             self._segments[-1] = Segment(last.start, self._len, label, page)
@@ -102,12 +107,7 @@ class TextBuilder:
 
     def add_segment(self, text: str, label: str, page: int | None = None) -> None:
         """Add ``text`` as its own segment even if the label repeats (pages)."""
-        if self._pieces:
-            self._pieces.append("\n")
-            self._len += 1
-        start = self._len
-        self._pieces.append(text)
-        self._len += len(text)
+        start = self._append(text)
         self._segments.append(Segment(start, self._len, label, page))
 
     @property
