@@ -17,6 +17,7 @@ from datetime import date
 from functools import cache
 from importlib.resources import files
 
+from shareguard.detect.headerwords import NON_ALNUM, compact, contains_run
 from shareguard.detect.identifiers import CELL_VALIDATORS, parse_date, plausible_birth_date
 from shareguard.detect.names import family_name_score, given_name_score, person_cell
 from shareguard.detect.special import special_from_header, special_from_values
@@ -61,7 +62,6 @@ _NOT_SPECIAL = frozenset({"department", "organisation", "job_title", "grade", "c
 
 STRONG_SHARE, _WEAK_SHARE, _HEADER_SHARE, _NAMES_SHARE = 0.8, 0.95, 0.3, 0.2
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NUMBER = re.compile(r"[<>≤≥~]?[-+(]?[£$€]?\d[\d,]*(?:\.\d+)?\)?%?")
 
 
@@ -85,12 +85,8 @@ class TablePlan:
 # --------------------------------------------------------------------------- headers
 
 
-def _compact(text: str) -> str:
-    return _NON_ALNUM.sub("", text.casefold())
-
-
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in _NON_ALNUM.split(_CAMEL.sub(" ", text).casefold()) if w)
+    return tuple(w for w in NON_ALNUM.split(_CAMEL.sub(" ", text).casefold()) if w)
 
 
 @cache
@@ -108,7 +104,7 @@ def _vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], int, str]]]:
             role = line.strip("[]").strip()
             continue
         alias = line.removeprefix("=")
-        whole.setdefault(_compact(alias), role)
+        whole.setdefault(compact(alias), role)
         if not line.startswith("="):
             phrases.append((_words(alias), len(phrases), role))
     phrases.sort(key=lambda p: (-len(p[0]), p[1]))
@@ -118,13 +114,12 @@ def _vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], int, str]]]:
 def header_role(header: str) -> str | None:
     """The role a header names ("UK_NHS", "name:given", "category:date"), or None."""
     whole, phrases = _vocab()
-    hit = whole.get(_compact(header))
+    hit = whole.get(compact(header))
     if hit is not None:
         return hit
     words = _words(header)
     for seq, _, role in phrases:
-        n = len(seq)
-        if any(words[i : i + n] == seq for i in range(len(words) - n + 1)):
+        if contains_run(words, seq):
             return role
     return None
 

@@ -26,6 +26,7 @@ from typing import Any
 import ahocorasick
 import re2
 
+from shareguard.detect.headerwords import NON_ALNUM, compact, contains_run
 from shareguard.detect.types import Candidate
 from shareguard.model import SpecialCategory
 
@@ -36,7 +37,6 @@ _SERVICES = "services"
 _WORDS = re.compile(r"[A-Za-z]+")
 _CATEGORIES = frozenset(str(c) for c in SpecialCategory)
 _SPACE = re.compile(r"\s+")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def _read_sections(name: str) -> dict[str, list[str]]:
@@ -173,12 +173,8 @@ def _resolve(
 # --------------------------------------------------------------------------- columns
 
 
-def _compact(text: str) -> str:
-    return _NON_ALNUM.sub("", text.casefold())
-
-
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in _NON_ALNUM.split(text.casefold()) if w)
+    return tuple(w for w in NON_ALNUM.split(text.casefold()) if w)
 
 
 @cache
@@ -191,27 +187,22 @@ def _header_vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], str]]]:
             raise ValueError(f"special_headers.txt: unknown category [{category}]")
         for alias in aliases:
             if alias.startswith("="):
-                exact[_compact(alias[1:])] = category
+                exact[compact(alias[1:])] = category
             else:
                 phrases.append((_words(alias), category))
     phrases.sort(key=lambda p: len(p[0]), reverse=True)
     return exact, phrases
 
 
-def _contains(words: tuple[str, ...], seq: tuple[str, ...]) -> bool:
-    n = len(seq)
-    return any(words[i : i + n] == seq for i in range(len(words) - n + 1))
-
-
 def special_from_header(header: str) -> str | None:
     """The special category a column header announces, if any."""
     exact, phrases = _header_vocab()
-    hit = exact.get(_compact(header))
+    hit = exact.get(compact(header))
     if hit is not None:
         return hit
     words = _words(header)
     for seq, category in phrases:
-        if _contains(words, seq):
+        if contains_run(words, seq):
             return category
     return None
 
