@@ -12,7 +12,7 @@ SARIF_SCHEMA:= $(CACHE)/sarif-2.1.0.json
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: install test lint typecheck unit run bench bench-presidio clean
+.PHONY: install system-deps test lint typecheck unit run bench bench-presidio clean
 
 # uv itself comes from PyPI into a small private venv, so nothing global changes.
 $(UV):
@@ -33,13 +33,18 @@ $(SARIF_SCHEMA):
 	tar -xzf $(CACHE)/npm/microsoft-jest-sarif-*.tgz -C $(CACHE)/npm package/lib/schemas/sarif-2.1.0-rtm.5.json
 	cp $(CACHE)/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json $@
 
+# Debian packages the tests drive for real (Postfix for the gateway, Chromium
+# for the portal); installs only what is missing.
+system-deps:
+	bash tools/system-deps.sh
+
 lint: install
 	$(VENV)/bin/ruff check src tests bench tools
 
 typecheck: install
 	$(VENV)/bin/mypy src
 
-unit: install $(SARIF_SCHEMA)
+unit: install system-deps $(SARIF_SCHEMA)
 	SHAREGUARD_SARIF_SCHEMA=$(abspath $(SARIF_SCHEMA)) $(VENV)/bin/pytest
 
 test: lint typecheck unit

@@ -20,7 +20,8 @@ def test_migrations_match_the_model(db_url: str) -> None:
     engine = make_engine(url=db_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision()
+    assert head_revision() is not None
     assert _diff(engine, Base.metadata) == []
     # The comparison does see differences (so the empty diff means something).
     extra = MetaData()

@@ -111,7 +111,7 @@ def _as_engine(target: Settings | Engine | None) -> tuple[Engine, bool]:
     return make_engine(target), True
 
 
-def upgrade(target: Settings | Engine | None = None, revision: str = "head") -> None:
+def upgrade(target: Settings | Engine | None = None, revision: str = "heads") -> None:
     """Migrate the database to ``revision``.  Safe to run from several
     processes at once: they queue on a lock and the later ones find nothing
     to do."""
@@ -127,8 +127,11 @@ def upgrade(target: Settings | Engine | None = None, revision: str = "head") -> 
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The schema revision(s) of the database, comma-separated when the
+    migration graph has several heads."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def open_store(settings: Settings | None = None, *, migrate: bool = False) -> Engine:
@@ -172,4 +175,5 @@ def head_revision() -> str | None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    return ",".join(sorted(heads)) or None
