@@ -60,3 +60,15 @@ def test_create_decide_list(engine: Engine) -> None:
         store.set_decision(b.id, "held", "carol", "x")
     with pytest.raises(StoreError, match="no held item"):
         store.set_decision("0" * 32, "rejected", "carol", "x")
+
+
+def test_list_by_sender(engine: Engine) -> None:
+    record = AuditLog(engine).append("check", "alice", {"decision": "hold"})
+    store = ApprovalStore(engine)
+    mine = store.create(
+        record_id=record.id, sender="Alice@Corp.example", recipients=["a@b.example"]
+    )
+    store.create(record_id=record.id, sender="carol@corp.example", recipients=["a@b.example"])
+    assert [x.id for x in store.list(sender="alice@corp.example")] == [mine]
+    assert store.list(sender="dave@corp.example") == []
+    assert len(store.list()) == 2

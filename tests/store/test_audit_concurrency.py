@@ -14,7 +14,7 @@ from threading import BrokenBarrierError
 from sqlalchemy import Engine
 
 from shareguard.store.audit import AuditLog
-from shareguard.store.db import current_revision, make_engine, upgrade
+from shareguard.store.db import current_revision, head_revision, make_engine, upgrade
 
 WRITERS = 4
 
@@ -90,7 +90,7 @@ def _check(engine: Engine, count: int, *, fair: bool) -> None:
 def test_concurrent_writers_postgresql(pg_url: str) -> None:
     assert _run_writers(pg_url, 500, verify_while=True) > 0
     engine = make_engine(url=pg_url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     _check(engine, 500, fair=True)
     engine.dispose()
 
@@ -99,6 +99,6 @@ def test_concurrent_writers_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shareguard.db'}"
     assert _run_writers(url, 100, verify_while=True) > 0
     engine = make_engine(url=url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     _check(engine, 100, fair=False)
     engine.dispose()

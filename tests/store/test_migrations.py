@@ -63,5 +63,5 @@ def test_database_url_setting_selects_postgresql(
     upgrade(get_settings())
     engine = make_engine(get_settings())
     assert engine.dialect.name == "postgresql"
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     engine.dispose()

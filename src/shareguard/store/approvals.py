@@ -93,11 +93,15 @@ class ApprovalStore:
             row = s.get(ApprovalRow, approval_id)
             return _approval(row) if row else None
 
-    def list(self, status: str | None = None, limit: int | None = None) -> list[Approval]:
-        """Oldest first (the queue order)."""
+    def list(
+        self, status: str | None = None, limit: int | None = None, *, sender: str | None = None
+    ) -> list[Approval]:
+        """Oldest first (the queue order); ``sender`` keeps one sender's items."""
         q = select(ApprovalRow).order_by(ApprovalRow.created_at, ApprovalRow.id)
         if status:
             q = q.where(ApprovalRow.status == status)
+        if sender is not None:
+            q = q.where(ApprovalRow.sender == sender)
         if limit:
             q = q.limit(limit)
         with session_scope(self.engine) as s:
