@@ -8,6 +8,8 @@ VENV        := .venv
 CACHE       := .cache
 SARIF_PKG   := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SCHEMA:= $(CACHE)/sarif-2.1.0.json
+AXE_PKG     := axe-core@4.14.1
+AXE_JS      := $(CACHE)/axe-core-4.14.1.min.js
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
@@ -33,6 +35,16 @@ $(SARIF_SCHEMA):
 	tar -xzf $(CACHE)/npm/microsoft-jest-sarif-*.tgz -C $(CACHE)/npm package/lib/schemas/sarif-2.1.0-rtm.5.json
 	cp $(CACHE)/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json $@
 
+# axe-core, the accessibility checker the portal's browser tests inject into
+# each page (tests/web_browser), from the npm registry like the schema above.
+# The Playwright Python package drives Debian's chromium (system-deps), so
+# no browser download is needed.
+$(AXE_JS):
+	@mkdir -p $(CACHE)/npm
+	cd $(CACHE)/npm && npm pack --silent $(AXE_PKG) >/dev/null
+	tar -xzf $(CACHE)/npm/axe-core-4.14.1.tgz -C $(CACHE)/npm package/axe.min.js
+	cp $(CACHE)/npm/package/axe.min.js $@
+
 # Debian packages the tests drive for real (Postfix for the gateway, Chromium
 # for the portal); installs only what is missing.
 system-deps:
@@ -44,8 +56,9 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy src
 
-unit: install system-deps $(SARIF_SCHEMA)
-	SHAREGUARD_SARIF_SCHEMA=$(abspath $(SARIF_SCHEMA)) $(VENV)/bin/pytest
+unit: install system-deps $(SARIF_SCHEMA) $(AXE_JS)
+	SHAREGUARD_SARIF_SCHEMA=$(abspath $(SARIF_SCHEMA)) SHAREGUARD_AXE_JS=$(abspath $(AXE_JS)) \
+		$(VENV)/bin/pytest
 
 test: lint typecheck unit
 

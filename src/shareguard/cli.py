@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -42,8 +43,19 @@ _LAZY = {
     "approvals": "shareguard.commands.approvals:app",
     "audit": "shareguard.commands.audit:app",
     "db": "shareguard.commands.db:app",
+    "gateway": "shareguard.commands.gateway:app",
+    "minimise": "shareguard.commands.minimise:minimise",
+    "incident": "shareguard.commands.incident:app",
+    "datasets": "shareguard.commands.datasets:app",
+    "users": "shareguard.commands.users:app",
 }
-_ORDER = ("scan", "serve", "check", "version", "agreements", "approvals", "audit", "db")
+_ORDER = (
+    *("scan", "serve", "check", "minimise", "version"),
+    *("agreements", "approvals", "audit", "db", "gateway"),
+    "incident",
+    "datasets",
+    "users",
+)
 
 
 def _load(name: str) -> Any:
@@ -105,6 +117,13 @@ def scan(
         bool, typer.Option("--reveal", help="Show found values unmasked (on your terminal only)")
     ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Files scanned in parallel")] = 1,
+    subjects: Annotated[
+        Path | None,
+        typer.Option(
+            "--subjects",
+            help="Write the registered people found (dataset, key, matched fields) to this CSV",
+        ),
+    ] = None,
 ) -> None:
     """Scan files for personal data.
 
@@ -144,6 +163,14 @@ def scan(
     except ShareGuardError as exc:
         raise _fail(str(exc)) from None
     result = summarise(tuple(reports))
+    if subjects is not None:
+        from shareguard.commands.datasets import write_subjects
+
+        try:
+            n = write_subjects(subjects, reports)
+        except ShareGuardError as exc:
+            raise _fail(str(exc)) from None
+        err.print(f"{n} registered people written to {subjects}")
     if fmt is OutputFormat.json:
         out.write('],"summary":' + json.dumps(to_json(result)["summary"]) + "}\n")
     elif fmt is OutputFormat.sarif:
@@ -158,16 +185,40 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
-    """Run the HTTP service (POST /v1/scan, GET /healthz)."""
+    """Run the web portal and the HTTP API (POST /v1/scan, /v1/check, GET /healthz)."""
     import uvicorn
 
     from shareguard.web.app import create_app
+    from shareguard.web.auth import FIRST_ADMIN, create_first_admin
 
     settings = get_settings()
     logs.configure(settings.log_format)
     bind_host, bind_port = host or settings.host, port or settings.port
+    try:
+        web_app = create_app(settings)
+        password = create_first_admin(web_app.state.portal.users)
+    except ShareGuardError as exc:
+        raise _fail(str(exc)) from None
     err.print(f"ShareGuard {__version__} listening on http://{bind_host}:{bind_port}")
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+    if password:
+        # Shown once, never logged: the admin must choose their own at first sign-in.
+        err.print(
+            f"First start: sign in as [bold]{FIRST_ADMIN}[/] with the one-time password "
+            f"[bold]{password}[/] (you will be asked to choose your own).",
+            highlight=False,
+            soft_wrap=True,
+        )
+    # Access logs off: paths are not personal, but client addresses are.  The
+    # app decides which proxies to believe (SHAREGUARD_WEB__TRUSTED_PROXIES),
+    # so uvicorn must not rewrite the client address from X-Forwarded-For.
+    uvicorn.run(
+        web_app,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @app.command()

@@ -43,6 +43,60 @@ class Limits(BaseModel):
     max_seconds_per_part: float = Field(default=120.0)
 
 
+class WebSettings(BaseModel):
+    """The web portal's sessions, sign-in limits and SSO (docs/web.md)."""
+
+    model_config = {"frozen": True}
+
+    session_idle_minutes: int = Field(default=30, ge=1, description="signed out after this idle")
+    session_max_hours: int = Field(default=12, ge=1, description="signed out after this at most")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Secure cookie flag; unset: Secure except plain http to a loopback host (dev)",
+    )
+    sso_header: str | None = Field(
+        default=None, description="header naming the user (e.g. X-Remote-User); off if unset"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses/networks whose SSO header is believed"
+    )
+    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins per window")
+    login_window_minutes: int = Field(default=15, ge=1)
+
+
+class GatewaySettings(BaseModel):
+    """The SMTP gateway (``shareguard gateway``): a Postfix after-queue
+    content filter speaking LMTP, re-injecting to a second Postfix smtpd."""
+
+    model_config = {"frozen": True}
+
+    listen: str = Field(default="127.0.0.1:10025", description="host:port the filter listens on")
+    reinject: str = Field(
+        default="127.0.0.1:10026", description="host:port of Postfix's re-entry smtpd"
+    )
+    postmaster: str = Field(
+        default="postmaster@localhost", description="sender of hold and rejection notices"
+    )
+    max_message_bytes: int = Field(
+        default=64 * MiB, description="larger messages are refused (552), never passed"
+    )
+    max_scan_bytes: int = Field(
+        default=32 * MiB, description="larger messages are uninspectable: the policy decides"
+    )
+    concurrency: int = Field(default=8, ge=1, description="messages handled at once")
+    scan_workers: int = Field(default=2, ge=1, description="scanning processes")
+    slot_wait_seconds: float = Field(
+        default=10.0, description="wait for a free slot before answering 451 (overload)"
+    )
+    message_timeout_seconds: float = Field(
+        default=300.0, description="scan and decision of one message, else 451"
+    )
+    reinject_timeout_seconds: float = Field(default=60.0)
+    release_interval_seconds: float = Field(
+        default=5.0, description="how often approved and rejected items are looked for"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHAREGUARD_", env_nested_delimiter="__", extra="ignore"
@@ -58,6 +112,8 @@ class Settings(BaseSettings):
     )
     policy_file: Path | None = Field(default=None, description="global policy YAML")
     limits: Limits = Field(default_factory=Limits)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     log_format: str = Field(default="auto", description="auto | json | console")
     debug: bool = Field(default=False, description="show tracebacks (may contain data)")
     host: str = "127.0.0.1"

@@ -59,7 +59,8 @@ class CheckResult:
 
 def subject_hashes(report: ScanReport) -> list[str]:
     """Keyed hashes of the identifiers of the people in a disclosure (the
-    subject index), from the listed findings."""
+    subject index), from the listed findings, and the subject refs of the
+    registered people present (exact data match)."""
     return sorted(
         {
             f.value_hash
@@ -68,7 +69,47 @@ def subject_hashes(report: ScanReport) -> list[str]:
             for f in part.findings
             if f.type in _UNIQUE
         }
+        | set(report.subject_refs)
     )
+
+
+def registered_payload(report: ScanReport) -> dict[str, Any]:
+    """What the audit record says about registered people: counts per
+    dataset, and per person present the matched field types, the entity
+    types found with them and the special categories of the parts they were
+    found in.  Types and keyed refs only, never a value."""
+    subjects: dict[str, dict[str, Any]] = {}
+    for top in report.files:
+        for part in top.walk():
+            for m in part.registered:
+                if not m.present or m.ref is None:
+                    continue
+                entry = subjects.setdefault(
+                    m.ref,
+                    {"dataset": m.dataset, "fields": set(), "categories": set(), "special": set()},
+                )
+                entry["fields"].update(m.fields)
+                entry["categories"].update(m.categories)
+                entry["special"].update(part.special_category)
+    datasets = sorted(set(report.registered_subjects) | set(report.possible_subjects))
+    return {
+        "registered": {
+            d: {
+                "present": report.registered_subjects.get(d, 0),
+                "possible": report.possible_subjects.get(d, 0),
+            }
+            for d in datasets
+        },
+        "subjects": {
+            ref: {
+                "dataset": e["dataset"],
+                "fields": sorted(e["fields"]),
+                "categories": sorted(e["categories"]),
+                "special": sorted(e["special"]),
+            }
+            for ref, e in sorted(subjects.items())
+        },
+    }
 
 
 def _file_summary(report: FileReport, outgoing: Outgoing | None) -> dict[str, Any]:
@@ -99,6 +140,7 @@ def audit_payload(
         "special_category": list(report.special_category),
         "decision": str(decision.decision),
         "per_recipient": [r.as_dict() for r in decision.recipients],
+        **registered_payload(report),
     }
 
 

@@ -9,7 +9,7 @@ CSV never has to sit in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -204,6 +204,49 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisteredMatch:
+    """A person of a registered dataset (exact data match) found in one
+    part.  ``present``: a unique identifier of theirs, or their name with
+    their date of birth or postcode, is there; otherwise only their name is
+    (a possible match).  ``ref`` (``hk1:`` keyed hash of the dataset and
+    key) is set for people present; ``version_id``/``row`` identify a
+    possible match within its dataset version.  ``fields`` are the matched
+    field types, ``categories`` the entity types found with the person:
+    types, never values."""
+
+    dataset: str
+    version_id: int
+    row: int
+    present: bool
+    fields: tuple[str, ...]
+    categories: tuple[str, ...]
+    ref: str | None = None
+
+
+def registered_counts(
+    matches: Iterable[RegisteredMatch],
+) -> tuple[dict[str, int], dict[str, int], tuple[str, ...]]:
+    """(people present by dataset, people possibly there by dataset,
+    sorted refs of the people present) over matches from any parts."""
+    present: dict[str, set[str]] = {}
+    present_rows: set[tuple[str, int, int]] = set()
+    possible: dict[str, set[tuple[int, int]]] = {}
+    for m in matches:
+        if m.present and m.ref is not None:
+            present.setdefault(m.dataset, set()).add(m.ref)
+            present_rows.add((m.dataset, m.version_id, m.row))
+        else:
+            possible.setdefault(m.dataset, set()).add((m.version_id, m.row))
+    maybe = {
+        d: n
+        for d, rows in sorted(possible.items())
+        if (n := sum(1 for v, r in rows if (d, v, r) not in present_rows))
+    }
+    refs = tuple(sorted({r for s in present.values() for r in s}))
+    return {d: len(s) for d, s in sorted(present.items())}, maybe, refs
+
+
+@dataclass(frozen=True, slots=True)
 class FileReport:
     """The result of scanning one part (and, recursively, its parts)."""
 
@@ -223,6 +266,8 @@ class FileReport:
     # several parts (see merge_subjects).  Not output.
     subjects: pl.DataFrame | None = None
     subjects_overflow: int = 0  # people counted beyond the deduplication bound
+    # Registered people (exact data match) in this part's own content.
+    registered: tuple[RegisteredMatch, ...] = ()
 
     def walk(self) -> Iterator[FileReport]:
         yield self
@@ -246,6 +291,11 @@ class ScanReport:
     entities: dict[str, int]
     special_category: tuple[str, ...]
     uninspectable: int
+    # Registered people over every file: present by dataset, possibly there
+    # (name only) by dataset, and the refs of those present.
+    registered_subjects: dict[str, int] = field(default_factory=dict)
+    possible_subjects: dict[str, int] = field(default_factory=dict)
+    subject_refs: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:

@@ -6,13 +6,18 @@ spread over worker processes (each loads the detectors once).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from shareguard.config import Settings
+from shareguard.detect.edm import EdmSource
 from shareguard.detect.scanner import Scanner
 from shareguard.errors import InputError
 from shareguard.extract import extract_bytes, extract_path
@@ -47,7 +52,45 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
 
 
 def make_scanner(settings: Settings, *, reveal: bool = False) -> Scanner:
-    return Scanner(ValueHasher.from_root(settings.secret_key_bytes()), reveal=reveal)
+    root = settings.secret_key_bytes()
+    return Scanner(ValueHasher.from_root(root), reveal=reveal, edm=edm_source(settings, root))
+
+
+def edm_source(settings: Settings, root: bytes) -> EdmSource:
+    """The registered datasets of the settings' store, for exact data
+    match.  On the embedded SQLite store the "anything registered?" check
+    uses the standard library, so a scan with no dataset registered imports
+    nothing more and opens no engine."""
+    engine: list[Any] = []
+
+    def store() -> Any:
+        from shareguard.store.datasets import DatasetStore
+        from shareguard.store.db import make_engine
+
+        if not engine:
+            engine.append(make_engine(settings))
+        return DatasetStore(engine[0], root)
+
+    signature: Callable[[], tuple[tuple[int, int], ...]]
+    if settings.database_url:
+        signature = lambda: store().signature()  # noqa: E731
+    else:
+        path = settings.home.resolve() / "shareguard.db"
+        signature = partial(_sqlite_signature, path)
+    return EdmSource(load=lambda: store().load_index(), signature=signature)
+
+
+def _sqlite_signature(path: Path) -> tuple[tuple[int, int], ...]:
+    if not path.exists():
+        return ()
+    try:
+        with closing(sqlite3.connect(path, timeout=10)) as conn:
+            rows = conn.execute(
+                "SELECT id, version_id FROM datasets WHERE version_id IS NOT NULL ORDER BY id"
+            ).fetchall()
+    except sqlite3.OperationalError:  # not migrated to datasets yet: none registered
+        return ()
+    return tuple((int(a), int(b)) for a, b in rows)
 
 
 def scan_bytes(data: bytes, name: str, settings: Settings, scanner: Scanner) -> FileReport:

@@ -22,6 +22,7 @@ from shareguard.model import (
     SpecialCategory,
     merge_counts,
     merge_subjects,
+    registered_counts,
 )
 
 ENTITY_LABELS: dict[str, str] = {
@@ -80,12 +81,16 @@ def _people(files: tuple[FileReport, ...]) -> int:
 def summarise(files: tuple[FileReport, ...]) -> ScanReport:
     people = files[0].data_subjects if len(files) == 1 else _people(files)
     every = [r for f in files for r in f.walk()]
+    present, possible, refs = registered_counts(m for r in every for m in r.registered)
     return ScanReport(
         files=files,
         data_subjects=people,
         entities=merge_counts(r.entities for r in every),
         special_category=tuple(sorted({s for r in every for s in r.special_category})),
         uninspectable=sum(1 for r in every if r.uninspectable),
+        registered_subjects=present,
+        possible_subjects=possible,
+        subject_refs=refs,
     )
 
 
@@ -99,11 +104,16 @@ def without_findings(report: FileReport) -> FileReport:
 
 
 def file_to_json(report: FileReport, *, reveal: bool = False) -> dict[str, Any]:
+    # registered people in this part and everything nested in it, like data_subjects
+    present, possible, refs = registered_counts(m for r in report.walk() for m in r.registered)
     return {
         "path": report.path,
         "type": report.media_type,
         "data_subjects": report.data_subjects,
         "own_data_subjects": report.own_data_subjects,
+        "registered_subjects": present,
+        "possible_registered_subjects": possible,
+        "subject_refs": list(refs),
         "entities": report.entities,
         "special_category": list(report.special_category),
         "uninspectable": report.uninspectable,
@@ -119,6 +129,9 @@ def to_json(report: ScanReport, *, reveal: bool = False) -> dict[str, Any]:
         "summary": {
             "files": len(report.files),
             "data_subjects": report.data_subjects,
+            "registered_subjects": report.registered_subjects,
+            "possible_registered_subjects": report.possible_subjects,
+            "subject_refs": list(report.subject_refs),
             "entities": report.entities,
             "special_category": list(report.special_category),
             "uninspectable": report.uninspectable,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from shareguard.detect.edm import EdmIndex, EdmSource, PartMatches, match_table, match_text
 from shareguard.detect.mask import mask
 from shareguard.detect.names import detect_names
 from shareguard.detect.patterns import detect_patterns
@@ -33,6 +34,7 @@ from shareguard.model import (
     FileReport,
     Finding,
     Location,
+    RegisteredMatch,
     SpecialCategory,
     merge_subjects,
 )
@@ -175,6 +177,12 @@ class _PartResult:
     special: set[str] = field(default_factory=set)
     findings_dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    registered: tuple[RegisteredMatch, ...] = ()
+
+
+def _some(index: EdmIndex | None) -> EdmIndex:
+    assert index is not None
+    return index
 
 
 @dataclass(frozen=True)
@@ -182,12 +190,15 @@ class Scanner:
     """Scans documents.  ``max_findings`` bounds the findings kept per part
     (counts stay exact); ``max_subject_keys`` bounds the memory used to
     deduplicate people in one part (beyond it, people are counted without
-    deduplication and the report says so)."""
+    deduplication and the report says so).  ``edm`` gives the registered
+    datasets to match (exact data match); without it, or with none
+    registered, nothing of that runs."""
 
     hasher: ValueHasher
     reveal: bool = False
     max_findings: int = 10_000
     max_subject_keys: int = 1_000_000
+    edm: EdmSource | None = field(default=None, compare=False)
 
     def scan(self, doc: Document) -> FileReport:
         parts = tuple(self.scan(p) for p in doc.parts)
@@ -210,18 +221,23 @@ class Scanner:
             notes=(*doc.notes, *own.notes),
             subjects=subjects,
             subjects_overflow=overflow,
+            registered=own.registered,
         )
 
     # -- one part ---------------------------------------------------------------------
 
     def _scan_own(self, doc: Document) -> _PartResult:
         result = _PartResult(_People(self.hasher, self.max_subject_keys))
+        index = self.edm.current() if self.edm is not None else None
+        matches = PartMatches() if index is not None and index.datasets else None
         if doc.text:
             cands = detect_text(doc.text)
             for c in cands:
                 self._count(result, c)
                 self._list(result, c, Location(doc.path, c.start, c.end, doc.page_at(c.start)))
             result.people.add_subjects(prose_subjects(cands, doc.text))
+            if matches is not None:
+                match_text(matches, _some(index), cands, doc.text)
         for table in doc.tables:
             scan = scan_table(table, detect_text)
             for chunk in scan.chunks:
@@ -231,7 +247,13 @@ class Scanner:
                     listed = self._list_rows(result, doc.path, table.name, chunk.rows())
                 result.findings_dropped += chunk.found - listed
                 result.people.add(chunk.keys)
+                if matches is not None:
+                    match_table(
+                        matches, _some(index), chunk.columns, chunk.extra, chunk.other_cells
+                    )
             result.special |= scan.special
+        if matches is not None:
+            result.registered = matches.results(_some(index))
         if result.findings_dropped:
             result.notes.append(
                 f"{result.findings_dropped} further findings counted but not listed "

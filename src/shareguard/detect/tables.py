@@ -63,6 +63,12 @@ class TableChunk:
     found: int  # every candidate, special-category evidence included
     keys: pl.DataFrame  # the rows' data subjects, as ``subjects.subject_keys`` gives
     rows: Callable[[], Iterator[RowCandidates]]
+    # For exact data match: each classified column's (entity, normalised
+    # values), the (row in chunk, candidate) pairs of free-text cells, and
+    # the raw cells of the other columns (where a dataset's key may be).
+    columns: Sequence[tuple[str, pl.Series]] = ()
+    extra: Sequence[tuple[int, Candidate]] = ()
+    other_cells: Sequence[pl.Series] = ()
 
 
 @dataclass(slots=True)
@@ -306,7 +312,7 @@ def _row_chunks(rows: Iterator[RowCandidates]) -> Iterator[TableChunk]:
             found += len(cands)
             counts.update(c.type for c in cands if c.type not in _SPECIAL)
             extra.extend((r, c) for c in cands)
-        yield TableChunk(counts, found, subject_keys([], extra), partial(iter, batch))
+        yield TableChunk(counts, found, subject_keys([], extra), partial(iter, batch), extra=extra)
 
 
 def _column_chunks(
@@ -323,6 +329,9 @@ def _column_chunks(
     ]
     names = ColumnCheck(_rule(_PERSON, today), column_person, {})
     row_no = table.first_row + int(plan.has_header)
+    # columns that hold no recognised personal data: a dataset's key may be there
+    checked = {i for i, *_ in work.checks} | {i for i, _ in work.text_cols} | set(work.split)
+    others = [c.index for c in plan.columns if c.index not in checked and c.entity is None]
     for chunk in _chunks(table, plan.has_header):
         n = chunk.n
         cells, series = chunk.values, chunk.series
@@ -358,6 +367,9 @@ def _column_chunks(
             found_n,
             subject_keys(found, extra),
             partial(_chunk_rows, row_no, n, int(work.split_score > 0), listed, extra),
+            found,
+            extra,
+            [series(i) for i in others],
         )
         row_no += n
         scan.rows_scanned += n

@@ -199,6 +199,9 @@ class Agreement(_Fields):
     aggregates_only: StrictBool = False
     min_cell_size: Annotated[int, Field(ge=2, le=1000)] | None = None
     max_data_subjects: Annotated[int, Field(ge=0)] | None = None
+    # smallest equivalence class an outbound table may have over its
+    # quasi-identifiers (k-anonymity); see ``shareguard minimise --k-anonymity``
+    min_k: Annotated[int, Field(ge=2, le=1000)] | None = None
     valid_from: Day
     valid_until: Day
     review_date: Day | None = None

@@ -1,66 +1,123 @@
-"""FastAPI application: the JSON API.
+"""FastAPI application: the JSON API and the web portal.
 
 ``POST /v1/scan`` takes one or more files as multipart form data (field
 ``file``) and returns the same JSON as ``shareguard scan --format json``.
 ``POST /v1/check`` also takes ``to`` (repeatable) and ``from`` form fields,
 decides and records, and returns the JSON of ``shareguard check``.  The
 service migrates its database on start.
+
+The portal (Jinja2 + htmx, every asset served from ``static/``) answers
+each page as HTML or, at ``<page>.json`` or with ``Accept:
+application/json``, as JSON.  Every route passes :func:`security.guard`
+(route table, session, CSRF) and :class:`security.SecurityHeaders`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, File, Form, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shareguard import __version__
 from shareguard.config import Settings
-from shareguard.disclosure import Disclosures, Outgoing
-from shareguard.model import Document, FileReport
-from shareguard.pipeline import make_scanner, scan_bytes
 from shareguard.render import summarise, to_json
 from shareguard.store.db import open_store
+from shareguard.web import (
+    pages_agreements,
+    pages_approvals,
+    pages_audit,
+    pages_auth,
+    pages_check,
+    pages_dashboard,
+    pages_incidents,
+)
+from shareguard.web.portal import HERE, Portal, page
+from shareguard.web.security import (
+    LoginRequired,
+    PasswordChangeRequired,
+    SecurityHeaders,
+    guard,
+    wants_json,
+)
+from shareguard.web.uploads import scan_uploads
 
-_CHUNK = 1024 * 1024
+ROUTERS = (
+    pages_auth.router,
+    pages_check.router,
+    pages_approvals.router,
+    pages_agreements.router,
+    pages_audit.router,
+    pages_dashboard.router,
+    pages_incidents.router,
+)
 
 
-async def _read_bounded(upload: UploadFile, limit: int) -> bytes | None:
-    """The upload's bytes, or None if it is over ``limit`` (then it is reported
-    uninspectable: an oversized file is never passed as clean)."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await upload.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        target = request.url.path if request.method == "GET" else "/"
+        if request.headers.get("hx-request") == "true":
+            # htmx would swap the sign-in page into the polled fragment: have
+            # the browser load it instead, and come back to the page after.
+            page_path = urlsplit(request.headers.get("hx-current-url", "")).path or "/"
+            return Response(status_code=401, headers={"HX-Redirect": f"/login?next={page_path}"})
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change(request: Request, exc: PasswordChangeRequired) -> Response:
+        if wants_json(request):
+            detail = "change your one-time password first (POST /account/password)"
+            return JSONResponse({"detail": detail}, status_code=403)
+        return RedirectResponse("/account", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return page(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": str(exc.detail)},
+            status=exc.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Field names and messages only: the rejected input may be personal data.
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "message": e.get("msg")}
+            for e in exc.errors()
+        ]
+        if wants_json(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return page(request, "error.html", {"status": 422, "detail": detail}, status=422)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="ShareGuard", version=__version__)
-    scanner = make_scanner(settings)
+    app = FastAPI(
+        title="ShareGuard",
+        version=__version__,
+        dependencies=[Depends(guard)],
+        # The API documentation pages load scripts from a CDN: off.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     engine = open_store(settings, migrate=True)  # the service migrates on start
-    disclosures = Disclosures(settings, engine)
-
-    async def _scan_uploads(uploads: list[UploadFile]) -> tuple[list[FileReport], list[Outgoing]]:
-        reports: list[FileReport] = []
-        outgoing: list[Outgoing] = []
-        limit = settings.limits.max_file_bytes
-        for upload in uploads:
-            data = await _read_bounded(upload, limit)
-            name = upload.filename or "upload"
-            if data is None:
-                doc = Document(
-                    name, "application/octet-stream", uninspectable=f"larger than {limit} bytes"
-                )
-                # uninspectable, so never allowed; the caller keeps the original
-                reports.append(scanner.scan(doc))
-            else:
-                reports.append(await run_in_threadpool(scan_bytes, data, name, settings, scanner))
-                outgoing.append(Outgoing(name, data))
-        return reports, outgoing
+    portal = Portal(settings, engine)
+    app.state.portal = portal
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _install_error_pages(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -68,7 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/scan")
     async def scan(file: Annotated[list[UploadFile], File(description="files to scan")]) -> Any:
-        reports, _ = await _scan_uploads(file)
+        reports, _ = await scan_uploads(file, settings, portal.scanner)
         return to_json(summarise(tuple(reports)))
 
     @app.post("/v1/check")
@@ -78,10 +135,12 @@ def create_app(settings: Settings) -> FastAPI:
         sender: Annotated[str, Form(alias="from", description="sender address")],
     ) -> Any:
         """Scan, decide per recipient and record: the JSON of `shareguard check`."""
-        reports, outgoing = await _scan_uploads(file)
+        reports, outgoing = await scan_uploads(file, settings, portal.scanner)
         result = await run_in_threadpool(
-            disclosures.check, summarise(tuple(reports)), outgoing, sender, to
+            portal.disclosures.check, summarise(tuple(reports)), outgoing, sender, to
         )
         return result.as_json()
 
+    for router in ROUTERS:
+        app.include_router(router)
     return app

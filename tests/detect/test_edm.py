@@ -1,0 +1,339 @@
+"""Exact data match without a database: normalising, match keys, the index,
+and the scanner deciding who is present, possible or absent."""
+
+from __future__ import annotations
+
+import os
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shareguard.detect.edm import (
+    DatasetIndex,
+    EdmIndex,
+    EdmSource,
+    Field,
+    MatchHasher,
+    build_match_keys,
+    explain,
+    fold_name,
+    key_pattern,
+    normalise_column,
+    normalise_dates,
+)
+from shareguard.detect.scanner import Scanner
+from shareguard.keys import ValueHasher
+from shareguard.model import Document, FileReport, RegisteredMatch, Table, registered_counts
+
+ROOT = bytes(range(32))
+
+# Fixture people, made up.  NINOs and NHS numbers pass their check rules.
+PEOPLE = {
+    "key": ["EMP00101", "EMP00102", "EMP00103"],
+    "name": ["Ann Jones", "José García-Ruiz", "Peter Brown"],
+    "dob": ["1980-03-14", "14/07/1975", "02-Jan-1990"],
+    "postcode": ["LS1 4AB", "YO10 5PN", "BD3 8DQ"],
+    "nino": ["AB 12 34 56 C", "CE123457D", "JM654321A"],
+    "email": ["ann.jones@example.org", "Jose.Garcia@Example.org", "pbrown@example.org"],
+}
+TYPES = {
+    "name": "PERSON",
+    "dob": "DATE_OF_BIRTH",
+    "postcode": "UK_POSTCODE",
+    "nino": "UK_NINO",
+    "email": "EMAIL_ADDRESS",
+}
+
+
+def make_index(frame: dict[str, list[str]] | None = None, name: str = "hr") -> EdmIndex:
+    data = pl.DataFrame(frame or PEOPLE)
+    fields = {"KEY": normalise_column("KEY", data["key"])}
+    for col, kind in TYPES.items():
+        if col in data.columns:
+            fields[kind] = normalise_column(kind, data[col])
+    hasher = MatchHasher.from_root(ROOT)
+    keys, rows, present = build_match_keys(hasher, fields)
+    refs = [ValueHasher.from_root(ROOT)("subject", f"{name}\x1f{k}") for k in fields["KEY"]]
+    index = DatasetIndex(
+        name=name,
+        version_id=1,
+        keys=keys,
+        rows=rows,
+        fields=present,
+        key_pattern=key_pattern(fields["KEY"]),
+        refs=lambda wanted: {r: refs[r] for r in wanted},
+    )
+    return EdmIndex(hasher, (index,), ((1, 1),))
+
+
+def scanner(index: EdmIndex) -> Scanner:
+    return Scanner(
+        ValueHasher.from_root(ROOT), edm=EdmSource(load=lambda: index, signature=lambda: ((1, 1),))
+    )
+
+
+def scan_rows(index: EdmIndex, rows: list[list[str]]) -> FileReport:
+    doc = Document("t.csv", "text/csv", tables=(Table.from_rows("t", rows),))
+    return scanner(index).scan(doc)
+
+
+def scan_text(index: EdmIndex, text: str) -> FileReport:
+    return scanner(index).scan(Document("t.txt", "text/plain", text=text))
+
+
+def present(report: FileReport) -> dict[int, RegisteredMatch]:
+    return {m.row: m for m in report.registered if m.present}
+
+
+def possible(report: FileReport) -> set[int]:
+    return {m.row for m in report.registered if not m.present}
+
+
+# --------------------------------------------------------------------------- normalising
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Ann Jones", "JONES, Ann", "Jones, Ann", "Mrs Ann Jones", "  ann   JONES ", "Ann Mary Jones"],
+)
+def test_name_forms_fold_to_one(raw: str) -> None:
+    assert fold_name(raw) == "ann jones"
+
+
+def test_accents_and_hyphens_fold() -> None:
+    assert fold_name("José García-Ruiz") == fold_name("Jose Garcia Ruiz") == "jose ruiz"
+    assert fold_name("O'Brien, Siân") == "sian obrien"
+    assert fold_name("Madonna") is None  # one word is no name to match
+
+
+def test_dates_in_register_layouts_become_iso() -> None:
+    got = normalise_dates(
+        pl.Series(
+            [
+                "14/07/1975",
+                "1975-07-14",
+                "14-Jul-1975",
+                "14.07.1975",
+                "1975-07-14 00:00:00",
+                "not a date",
+            ]
+        )
+    )
+    assert got.to_list() == ["1975-07-14"] * 5 + [None]
+
+
+def test_identifiers_take_their_canonical_form() -> None:
+    assert normalise_column("UK_NINO", pl.Series(["ab 12 34 56 c"])).to_list() == ["AB123456C"]
+    assert normalise_column("UK_POSTCODE", pl.Series(["ls1 4ab"])).to_list() == ["LS14AB"]
+    assert normalise_column("UK_NHS", pl.Series(["943 476 5919"])).to_list() == ["9434765919"]
+    assert normalise_column("PHONE_NUMBER", pl.Series(["07700 900123", ""])).to_list() == [
+        "+447700900123",
+        None,
+    ]
+    assert normalise_column("EMAIL_ADDRESS", pl.Series([" A.B@X.ORG "])).to_list() == ["a.b@x.org"]
+
+
+def test_key_pattern_describes_the_keys_shape() -> None:
+    assert key_pattern(pl.Series(["EMP00101", "EMP7"])) is None  # too short to look for
+    assert key_pattern(pl.Series(["HT200000", "HT2000-1"])) == r"[A-Z0-9\-]{8,8}"
+    assert key_pattern(pl.Series(["ABCDEF"])) is None  # no digit: would match words
+
+
+# --------------------------------------------------------------------------- match keys
+
+
+def test_match_keys_carry_the_field_and_depend_on_the_secret() -> None:
+    h = MatchHasher.from_root(ROOT)
+    a = h.keys(Field.UK_NINO, ["AB123456C"])
+    assert int(a[0]) & 0xF == Field.UK_NINO
+    assert h.keys(Field.UK_NINO, ["AB123456C"])[0] == a[0]
+    assert h.keys(Field.KEY, ["AB123456C"])[0] != a[0]
+    assert MatchHasher.from_root(os.urandom(32)).keys(Field.UK_NINO, ["AB123456C"])[0] != a[0]
+
+
+def test_lookup_returns_every_row_sharing_a_key() -> None:
+    keys = np.array([3, 5, 5, 5, 9], dtype=np.uint64)
+    rows = np.array([10, 11, 12, 13, 14], dtype=np.uint32)
+    ds = DatasetIndex("d", 1, keys, rows, frozenset(), None, lambda r: {})
+    qi, got = ds.lookup(np.array([5, 4, 9], dtype=np.uint64))
+    assert sorted(zip(qi.tolist(), got.tolist(), strict=True)) == [
+        (0, 11),
+        (0, 12),
+        (0, 13),
+        (2, 14),
+    ]
+
+
+def test_index_is_compact() -> None:
+    index = make_index()
+    # 3 people x (key, nino, email, name, name+dob, name+postcode) = 18 keys of 12 bytes
+    assert index.nbytes == 18 * 12
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def test_unique_identifier_alone_makes_present() -> None:
+    report = scan_rows(make_index(), [["Ref", "NI number"], ["1", "CE 12 34 57 D"]])
+    assert set(present(report)) == {1}
+    assert present(report)[1].fields == ("UK_NINO",)
+    assert present(report)[1].ref == ValueHasher.from_root(ROOT)("subject", "hr\x1fEMP00102")
+
+
+def test_name_with_birth_date_in_another_layout_makes_present() -> None:
+    rows = [["Name", "Date of birth", "Town"], ["JONES, Ann", "14/03/1980", "Leeds"]]
+    match = present(scan_rows(make_index(), rows))[0]
+    assert match.fields == ("PERSON", "DATE_OF_BIRTH")
+    assert explain(match.fields) == "name + date of birth"
+
+
+def test_name_alone_is_only_possible() -> None:
+    report = scan_rows(make_index(), [["Name", "Town"], ["Ann Jones", "Leeds"]])
+    assert not present(report)
+    assert possible(report) == {0}
+
+
+def test_fields_of_two_different_people_in_one_row_are_not_a_match() -> None:
+    # Ann's name with Peter's birth date and postcode
+    rows = [["Name", "DOB", "Postcode"], ["Ann Jones", "02/01/1990", "BD3 8DQ"]]
+    report = scan_rows(make_index(), rows)
+    assert not present(report)
+    assert possible(report) == {0}
+
+
+def test_key_column_matches_without_a_header_word() -> None:
+    rows = [["Ref", "Amount"], ["EMP00103", "12.00"], ["EMP00999", "3.00"]]
+    match = present(scan_rows(make_index(), rows))[2]
+    assert match.fields == ("KEY",)
+
+
+def test_prose_surname_first_with_birth_date_nearby() -> None:
+    text = "Referral: GARCIA-RUIZ, José (born 14 July 1975) was seen in clinic today."
+    report = scan_text(make_index(), text)
+    assert set(present(report)) == {1}
+    assert present(report)[1].fields == ("PERSON", "DATE_OF_BIRTH")
+
+
+def test_prose_name_and_postcode_far_apart_is_only_possible() -> None:
+    filler = "The meeting covered budgets, rotas and the new building works. " * 4
+    text = f"Peter Brown attended.\n\n{filler}\n\nDeliveries go to BD3 8DQ."
+    report = scan_text(make_index(), text)
+    assert not present(report)
+    assert possible(report) == {2}
+
+
+def test_key_in_prose_makes_present() -> None:
+    report = scan_text(make_index(), "Please update the record for employee EMP00101 today.")
+    assert set(present(report)) == {0}
+
+
+def test_counts_merge_across_parts() -> None:
+    a = RegisteredMatch("hr", 1, 0, True, ("UK_NINO",), (), "hk1:a")
+    b = RegisteredMatch("hr", 1, 0, True, ("KEY",), (), "hk1:a")
+    c = RegisteredMatch("hr", 1, 1, False, ("PERSON",), ())
+    d = RegisteredMatch("hr", 1, 0, False, ("PERSON",), ())  # present elsewhere
+    assert registered_counts([a, b, c, d]) == ({"hr": 1}, {"hr": 1}, ("hk1:a",))
+
+
+def test_no_dataset_means_nothing_matched() -> None:
+    empty = EdmIndex(MatchHasher(b""), ())
+    report = scan_rows(empty, [["Name", "NI number"], ["Ann Jones", "AB123456C"]])
+    assert report.registered == ()
+
+
+def test_source_reloads_when_the_signature_changes() -> None:
+    sig = [((1, 1),)]
+    loads: list[int] = []
+
+    def load() -> EdmIndex:
+        loads.append(1)
+        return EdmIndex(MatchHasher(b""), (), sig[0])
+
+    source = EdmSource(load=load, signature=lambda: sig[0], check_every=0)
+    source.current()
+    source.current()
+    assert len(loads) == 1
+    sig[0] = ((1, 2),)
+    assert source.current().signature == ((1, 2),)
+    assert len(loads) == 2
+    sig[0] = ()
+    assert source.current().datasets == ()  # nothing registered: nothing loaded
+    assert len(loads) == 2
+
+
+# --------------------------------------------------------------------------- property
+
+
+def _change_one(value: str, data: st.DataObject) -> str:
+    """The value with one letter or digit replaced by a different one."""
+    spots = [i for i, ch in enumerate(value) if ch.isalnum()]
+    i = data.draw(st.sampled_from(spots))
+    old = value[i]
+    pool = string.digits if old.isdigit() else string.ascii_uppercase
+    new = data.draw(st.sampled_from([c for c in pool if c != old.upper()]))
+    new = new.lower() if old.islower() else new
+    return value[:i] + new + value[i + 1 :]
+
+
+_given_names = st.sampled_from(["Ann", "Peter", "Maria", "Tariq", "Grace", "Owen"])
+_family_names = st.sampled_from(["Jones", "Brown", "Okafor", "Nowak", "Patel", "Evans"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    given_=_given_names,
+    family=_family_names,
+    day=st.integers(1, 28),
+    month=st.integers(1, 12),
+    year=st.integers(1940, 2005),
+    digits=st.integers(100_000, 999_999),
+    data=st.data(),
+)
+def test_a_row_with_every_value_changed_by_one_character_is_never_present(
+    given_: str, family: str, day: int, month: int, year: int, digits: int, data: st.DataObject
+) -> None:
+    person = {
+        "key": f"EMP{digits}",
+        "name": f"{given_} {family}",
+        "dob": f"{day:02d}/{month:02d}/{year}",
+        "postcode": "LS1 4AB",
+        "nino": f"AB{digits}C",
+        "email": f"{given_.lower()}.{family.lower()}@example.org",
+    }
+    index = make_index({k: [v] for k, v in person.items()})
+    changed = {k: _change_one(v, data) for k, v in person.items()}
+    header = ["Ref", "Name", "Date of birth", "Postcode", "NI number", "Email"]
+    row = [changed[k] for k in ("key", "name", "dob", "postcode", "nino", "email")]
+    assert not present(scan_rows(index, [header, row]))
+    # and the unchanged row is found, so the test can tell
+    original = [person[k] for k in ("key", "name", "dob", "postcode", "nino", "email")]
+    assert set(present(scan_rows(index, [header, original]))) == {0}
+
+
+def test_a_list_of_names_is_not_read_as_surname_first() -> None:
+    report = scan_text(make_index(), "Present: Ann Jones, Peter Brown (born 02/01/1990).")
+    assert set(present(report)) == {2}
+
+
+def test_a_scan_with_nothing_registered_opens_no_database(tmp_path: Path) -> None:
+    """The plain scan path stays as it was: no SQLAlchemy import, no engine."""
+    data = tmp_path / "staff.csv"
+    data.write_text("Name,NI number\nAnn Jones,AB 12 34 56 C\n")
+    code = (
+        "import sys\n"
+        "from shareguard.config import Settings\n"
+        "from shareguard.pipeline import make_scanner, scan_file\n"
+        f"s = Settings(home={str(tmp_path / 'home')!r})\n"
+        f"r = scan_file({str(data)!r}, s, make_scanner(s))\n"
+        "assert r.entities and r.registered == (), r\n"
+        "assert 'sqlalchemy' not in sys.modules\n"
+        "assert not (s.home / 'shareguard.db').exists()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
