@@ -159,7 +159,10 @@ def test_approval_under_superseded_or_expired_agreement_is_refused(
 
 def test_http_check_returns_the_cli_json(store: Engine, files: tuple[Path, Path]) -> None:
     staff, _ = files
-    client = TestClient(create_app(get_settings()))
+    app = create_app(get_settings())
+    app.state.portal.users.add("hr@council.example", "sender", None)
+    token = app.state.portal.users.issue_token("hr@council.example", "hr-system")
+    client = TestClient(app, headers={"authorization": f"Bearer {token}"})
     r = client.post(
         "/v1/check",
         files=[("file", (staff.name, staff.read_bytes(), "text/csv"))],

@@ -7,7 +7,12 @@ from shareguard.web.app import create_app
 
 
 def _client(settings: Settings | None = None) -> TestClient:
-    return TestClient(create_app(settings or get_settings()))
+    """A client of the machine API with a sender's bearer token."""
+    app = create_app(settings or get_settings())
+    users = app.state.portal.users
+    users.add("hr@council.example", "sender", None)
+    token = users.issue_token("hr@council.example", "tests")
+    return TestClient(app, headers={"authorization": f"Bearer {token}"})
 
 
 def test_healthz() -> None:

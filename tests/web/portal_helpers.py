@@ -15,7 +15,7 @@ from shareguard.web.auth import UserStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agreements"
 PASSWORD = "a long test password"
-WEB_TABLES = ("web_sessions", "web_login_failures", "web_users")
+WEB_TABLES = ("api_tokens", "web_sessions", "web_login_failures", "web_users")
 
 STAFF = (
     b"Staff No,Forename,Surname,DoB,NI number,Grade\n"

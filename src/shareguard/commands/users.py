@@ -1,5 +1,5 @@
-"""``shareguard users add | list | passwd | disable | enable``: the web
-portal's local accounts.
+"""``shareguard users add | list | passwd | disable | enable | token | tokens |
+revoke-token``: the web portal's local accounts and the machine API's tokens.
 
 Passwords are read from stdin (never from the command line, where they
 would sit in the shell history and the process list): the first line, so
@@ -25,7 +25,7 @@ from shareguard.web.auth import ROLES, UserStore
 
 app = typer.Typer(
     name="users",
-    help="Web portal accounts: add, list, set passwords, disable.",
+    help="Web portal accounts and API tokens: add, list, set passwords, disable, tokens.",
     no_args_is_help=True,
 )
 out = Console(soft_wrap=True)
@@ -125,3 +125,54 @@ def enable(name: Annotated[str, typer.Argument(help="User name")]) -> None:
     except ShareGuardError as exc:
         raise fail(str(exc)) from None
     out.print(f"{name} enabled", highlight=False)
+
+
+@app.command()
+def token(
+    name: Annotated[str, typer.Argument(help="User name the token acts as")],
+    label: Annotated[
+        str, typer.Option("--label", help="What uses it, e.g. 'mail-relay' (unique per user)")
+    ],
+) -> None:
+    """Issue a bearer token for the machine API (/v1/scan, /v1/check) acting as
+    a user.  Printed once: store it like a password."""
+    try:
+        issued = _store().issue_token(name, label)
+    except ShareGuardError as exc:
+        raise fail(str(exc)) from None
+    sys.stdout.write(issued + "\n")
+
+
+@app.command()
+def tokens(
+    name: Annotated[str, typer.Argument(help="User name")],
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """A user's API tokens (labels and dates; never the tokens)."""
+    try:
+        found = _store().tokens(name)
+    except ShareGuardError as exc:
+        raise fail(str(exc)) from None
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps([t.as_json() for t in found], indent=2) + "\n")
+        return
+    table = Table(title=f"{len(found)} token(s) of {name}", title_justify="left")
+    for column in ("label", "created", "state"):
+        table.add_column(column)
+    for t in found:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
+        table.add_row(t.label, f"{t.created_at:%Y-%m-%d %H:%M}", state)
+    out.print(table)
+
+
+@app.command("revoke-token")
+def revoke_token(
+    name: Annotated[str, typer.Argument(help="User name")],
+    label: Annotated[str, typer.Option("--label", help="The token's label")],
+) -> None:
+    """Revoke a user's API token at once."""
+    try:
+        _store().revoke_token(name, label)
+    except ShareGuardError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"token {label!r} of {name} revoked", highlight=False)

@@ -292,6 +292,19 @@ class WebLoginFailureRow(Base):
     __table_args__ = (Index("ix_web_login_failures_key_at", "key_hash", "at"),)
 
 
+class ApiTokenRow(Base):
+    """A bearer token for the machine API (``/v1/...``), acting as one user.
+    Only the SHA-256 of the token is kept; revoked tokens stay for the record."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # ----------------------------------------------------------------------------- SMTP gateway
 
 

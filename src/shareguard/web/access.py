@@ -23,10 +23,10 @@ ADMIN: Final = frozenset({"admin"})
 GET, POST = "GET", "POST"
 
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
-    # service API (machine to machine; see docs/web.md on protecting it)
+    # machine API: a bearer token (`shareguard users token`) or a session
     (GET, "/healthz"): PUBLIC,
-    (POST, "/v1/scan"): PUBLIC,
-    (POST, "/v1/check"): PUBLIC,
+    (POST, "/v1/scan"): SIGNED_IN,
+    (POST, "/v1/check"): SIGNED_IN,
     # signing in and out
     (GET, "/login"): PUBLIC,
     (POST, "/login"): PUBLIC,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -130,11 +130,20 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/check")
     async def check(
+        request: Request,
         file: Annotated[list[UploadFile], File(description="files about to be sent")],
         to: Annotated[list[str], Form(description="recipient addresses")],
-        sender: Annotated[str, Form(alias="from", description="sender address")],
+        sender: Annotated[
+            str | None, Form(alias="from", description="sender address (default: yours)")
+        ] = None,
     ) -> Any:
-        """Scan, decide per recipient and record: the JSON of `shareguard check`."""
+        """Scan, decide per recipient and record: the JSON of `shareguard check`.
+        The sender is the signed-in user (or the token's); only an admin's
+        token may check on behalf of another sender (e.g. a mail system)."""
+        user = request.state.session.user
+        sender = (sender or user.email).strip()
+        if sender.lower() != user.email.lower() and user.role != "admin":
+            raise HTTPException(403, "you can only check what you send yourself")
         reports, outgoing = await scan_uploads(file, settings, portal.scanner)
         result = await run_in_threadpool(
             portal.disclosures.check, summarise(tuple(reports)), outgoing, sender, to

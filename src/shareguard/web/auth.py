@@ -9,6 +9,7 @@ address itself), so the limit holds across processes and restarts.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import secrets
@@ -24,11 +25,14 @@ from shareguard.config import WebSettings
 from shareguard.errors import ShareGuardError
 from shareguard.keys import derive_key
 from shareguard.store.db import session_scope
-from shareguard.store.models import WebLoginFailureRow, WebSessionRow, WebUserRow
+from shareguard.store.models import ApiTokenRow, WebLoginFailureRow, WebSessionRow, WebUserRow
 
 ROLES: Final = ("sender", "approver", "dpo", "admin")
 PURPOSE_LOGIN_LIMIT = b"shareguard/web-login-limit/v1"
 MIN_PASSWORD_CHARS = 12
+# Bearer tokens for the machine API start with this, so a leaked one is easy
+# to recognise (and to scan for) and never mistaken for a session cookie.
+API_TOKEN_PREFIX: Final = "sgt_"
 # Session last-seen times are written at most this often: idle expiry does not
 # need to-the-second precision, and a write per page would serialise SQLite.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -71,6 +75,24 @@ class Session:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """What is known of an API token: never the token itself."""
+
+    user: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "user": self.user,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
 
 
 def _user(row: WebUserRow, now: datetime) -> User:
@@ -261,6 +283,75 @@ class UserStore:
     def end_session(self, token: str) -> None:
         with session_scope(self.engine, write=True) as s:
             s.execute(delete(WebSessionRow).where(WebSessionRow.token_hash == token_hash(token)))
+
+    # -- API tokens --------------------------------------------------------
+
+    def issue_token(self, name: str, label: str) -> str:
+        """A new bearer token for the machine API acting as ``name``; shown
+        once, only its hash is kept.  Labels name a user's tokens uniquely."""
+        label = label.strip()
+        if not label or len(label) > 64:
+            raise UserError("a token label is 1 to 64 characters, e.g. the calling system")
+        user = self.get(name)
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        if any(t.label == label and t.revoked_at is None for t in self.tokens(name)):
+            raise UserError(f"{name} already has a live token labelled {label!r}: revoke it first")
+        token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with session_scope(self.engine, write=True) as s:
+            s.add(
+                ApiTokenRow(
+                    token_hash=token_hash(token),
+                    user_id=user.id,
+                    label=label,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return token
+
+    def tokens(self, name: str) -> builtins.list[ApiToken]:
+        with session_scope(self.engine) as s:
+            rows = s.execute(
+                select(ApiTokenRow)
+                .join(WebUserRow, WebUserRow.id == ApiTokenRow.user_id)
+                .where(WebUserRow.name == name)
+                .order_by(ApiTokenRow.created_at)
+            ).scalars()
+            return [ApiToken(name, r.label, r.created_at, r.revoked_at) for r in rows]
+
+    def revoke_token(self, name: str, label: str) -> None:
+        user = self.get(name)
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        with session_scope(self.engine, write=True) as s:
+            done = s.execute(
+                update(ApiTokenRow)
+                .where(
+                    ApiTokenRow.user_id == user.id,
+                    ApiTokenRow.label == label,
+                    ApiTokenRow.revoked_at.is_(None),
+                )
+                .values(revoked_at=datetime.now(UTC))
+            )
+        if not getattr(done, "rowcount", 0):
+            raise UserError(f"{name} has no live token labelled {label!r}")
+
+    def token_user(self, token: str) -> User | None:
+        """The enabled user a live bearer token acts as, or None."""
+        if not token.startswith(API_TOKEN_PREFIX):
+            return None
+        now = datetime.now(UTC)
+        with session_scope(self.engine) as s:
+            row = s.execute(
+                select(WebUserRow)
+                .join(ApiTokenRow, ApiTokenRow.user_id == WebUserRow.id)
+                .where(
+                    ApiTokenRow.token_hash == token_hash(token),
+                    ApiTokenRow.revoked_at.is_(None),
+                )
+            ).scalar_one_or_none()
+            user = _user(row, now) if row is not None else None
+        return None if user is None or user.disabled else user
 
 
 class LoginLimiter:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ LOGIN_COOKIE = "sg_login"  # double-submit token for the sign-in form
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIX = "/v1/"
 # Routes a user with a one-time password may still use.
 PASSWORD_CHANGE_PATHS = frozenset({"/account", "/account/password", "/logout"})
 
@@ -52,7 +54,7 @@ class PasswordChangeRequired(Exception):
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.endswith(".json") or request.url.path.startswith("/v1/"):
+    if request.url.path.endswith(".json") or request.url.path.startswith(API_PREFIX):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -193,8 +195,12 @@ async def guard(request: Request) -> None:
     portal: Any = request.app.state.portal
     path = route_template(request) or ""
     roles = allowed_roles(request.method, path)
-    if request.method in UNSAFE and cross_site(request) and not path.startswith("/v1/"):
+    if request.method in UNSAFE and cross_site(request) and not path.startswith(API_PREFIX):
         raise HTTPException(403, "a form from another site cannot change anything here")
+    bearer = _bearer_token(request)
+    if bearer is not None and roles is not PUBLIC:
+        await _guard_api_token(request, path, roles, bearer, portal.users)
+        return
     session = await run_in_threadpool(_current_session, request, portal.users, portal.web)
     request.state.session = session
     if roles is PUBLIC:
@@ -209,6 +215,30 @@ async def guard(request: Request) -> None:
         raise HTTPException(403, "your role does not give access to this page")
     if request.method in UNSAFE and not await _csrf_ok(request, session.csrf_token):
         raise HTTPException(403, "the form has expired or did not come from this site: reload")
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def _guard_api_token(
+    request: Request, path: str, roles: frozenset[str] | None, token: str, users: UserStore
+) -> None:
+    """A request of the machine API carrying a bearer token: the token's
+    user, under the same route table; no CSRF token, as a browser never
+    attaches a bearer token by itself.  Tokens open the machine API only."""
+    if not path.startswith(API_PREFIX):
+        raise HTTPException(403, "API tokens are for the machine API (/v1/...) only")
+    user = await run_in_threadpool(users.token_user, token)
+    if user is None:
+        raise LoginRequired()
+    now = datetime.now(UTC)
+    request.state.session = Session(user, "", now, now)
+    if roles is None:
+        raise HTTPException(403, "this page is not in the access table")
+    if not is_allowed(roles, user.role):
+        raise HTTPException(403, "your role does not give access to this page")
 
 
 def new_login_token() -> str:
