@@ -119,6 +119,29 @@ def test_verify_list_show(use_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(audit_app, ["show", "99"]).exit_code == 2
 
 
+def test_list_by_agreement(use_db: str) -> None:
+    assert runner.invoke(db_app, ["upgrade"]).exit_code == 0
+    engine = make_engine(url=use_db)
+    log = AuditLog(engine)
+    for to, agreement in [("bids@bidder.example", "DSA-17"), ("p@pensions.example", "DSA-22")]:
+        log.append(
+            "check",
+            "alice@corp.example",
+            {
+                "sender": "alice@corp.example",
+                "recipients": [to],
+                "decision": "hold",
+                "per_recipient": [
+                    {"address": to, "decision": "hold", "agreement": {"id": agreement}}
+                ],
+            },
+        )
+    engine.dispose()
+    result = runner.invoke(audit_app, ["list", "--agreement", "DSA-22", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [r["seq"] for r in json.loads(result.stdout)] == [2]
+
+
 def test_verify_names_the_broken_record(use_db: str) -> None:
     assert runner.invoke(db_app, ["upgrade"]).exit_code == 0
     _fill(use_db)

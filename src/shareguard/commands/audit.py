@@ -104,6 +104,9 @@ def list_cmd(
     until: Annotated[str | None, typer.Option(help="YYYY-MM-DD (inclusive) or ISO time")] = None,
     decision: Annotated[str | None, typer.Option(help="allow, minimise, hold or block")] = None,
     kind: Annotated[str | None, typer.Option(help="check, approval, release, ...")] = None,
+    agreement: Annotated[
+        str | None, typer.Option(help="agreement id a recipient was decided under")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
@@ -119,6 +122,7 @@ def list_cmd(
             decision=decision,
             kind=kind,
             limit=limit,
+            agreement=agreement,
         )
     except SQLAlchemyError as exc:
         raise _fail(exc) from None
