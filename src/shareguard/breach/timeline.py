@@ -9,7 +9,7 @@ from typing import Any
 
 from shareguard.breach.model import TimelineEvent
 from shareguard.store.approvals import ApprovalStore
-from shareguard.store.audit import AuditLog, AuditRecord
+from shareguard.store.audit import AuditLog, AuditRecord, payload_recipients
 
 # The kinds of record the response writes (see incidents.py).
 INCIDENT_KINDS = (
@@ -31,15 +31,6 @@ def _names(payload: dict[str, Any]) -> str:
     return ", ".join(str(f.get("name")) for f in payload.get("files") or []) or "no files"
 
 
-def _recipients(payload: dict[str, Any]) -> list[str]:
-    out = []
-    for r in payload.get("recipients") or []:
-        addr = r.get("address") if isinstance(r, dict) else r
-        if isinstance(addr, str):
-            out.append(addr)
-    return out
-
-
 def _agreements(payload: dict[str, Any]) -> str:
     parts = []
     for r in payload.get("per_recipient") or []:
@@ -53,7 +44,7 @@ def _agreements(payload: dict[str, Any]) -> str:
 
 def disclosure_event(rec: AuditRecord) -> TimelineEvent:
     p = rec.payload
-    to = ", ".join(_recipients(p))
+    to = ", ".join(payload_recipients(p))
     if rec.kind == "incident.files":
         what = (
             f"{_names(p)} left for {to} by a route ShareGuard did not see; scanned afterwards: "
@@ -139,7 +130,7 @@ def _earlier_checks(audit: AuditLog, rec: AuditRecord) -> list[TimelineEvent]:
     """Was any of these files checked before it left by the other route?"""
     shas = {f.get("sha256") for f in rec.payload.get("files") or [] if f.get("sha256")}
     found: list[TimelineEvent] = []
-    for addr in _recipients(rec.payload):
+    for addr in payload_recipients(rec.payload):
         for earlier in _checks_to(audit, addr):
             if earlier.id >= rec.id:
                 continue

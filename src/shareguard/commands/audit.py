@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shareguard.commands.common import Format, fail, open_engine
 from shareguard.config import get_settings
-from shareguard.store.audit import AuditLog, AuditRecord
+from shareguard.store.audit import AuditLog, payload_recipients
 from shareguard.store.db import brief_error
 
 app = typer.Typer(help="Verify and search the tamper-evident audit record.", no_args_is_help=True)
@@ -87,13 +87,6 @@ def verify(
         raise typer.Exit(1)
 
 
-def _recipients(rec: AuditRecord) -> list[str]:
-    raw = rec.payload.get("recipients") or []
-    if not isinstance(raw, list):
-        return []
-    return [str(r.get("address", "")) if isinstance(r, dict) else str(r) for r in raw]
-
-
 @app.command("list")
 def list_cmd(
     recipient: Annotated[
@@ -143,7 +136,7 @@ def list_cmd(
             r.kind,
             r.actor,
             str(r.payload.get("sender") or ""),
-            ", ".join(_recipients(r)),
+            ", ".join(payload_recipients(r.payload)),
             str(r.payload.get("decision") or ""),
         )
     out.print(table)

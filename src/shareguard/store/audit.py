@@ -198,17 +198,21 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2]
 
 
+def payload_recipients(payload: Mapping[str, Any]) -> builtins.list[str]:
+    """The recipient addresses a payload names, as written (``recipients``
+    holds addresses, or objects with an ``address``)."""
+    raw = payload.get("recipients") or []
+    if not isinstance(raw, list | tuple):
+        return []
+    found = (r.get("address") if isinstance(r, Mapping) else r for r in raw)
+    return [a for a in found if isinstance(a, str)]
+
+
 def index_fields(payload: Mapping[str, Any]) -> IndexFields:
     """The indexed columns derived from a payload (see the module docstring):
     a recipient's agreement and decision come from its ``per_recipient``
     entry, else from the record's ``agreement`` and ``decision``."""
-    raw = payload.get("recipients") or []
-    addresses: set[str] = set()
-    if isinstance(raw, list | tuple):
-        for r in raw:
-            addr = _address(r.get("address") if isinstance(r, Mapping) else r)
-            if addr is not None:
-                addresses.add(addr)
+    addresses = {a for a in map(_address, payload_recipients(payload)) if a is not None}
     per_address: dict[str, Mapping[str, Any]] = {}
     per = payload.get("per_recipient") or []
     if isinstance(per, list | tuple):

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from shareguard.store.audit import AuditFilter, AuditLog, AuditRecord
+from shareguard.store.audit import AuditFilter, AuditLog, AuditRecord, payload_recipients
 from shareguard.web.portal import page, portal_of
 
 router = APIRouter()
@@ -78,15 +78,6 @@ def _filter(
     return where, form, errors
 
 
-def _recipients(payload: dict[str, Any]) -> list[str]:
-    out = []
-    for r in payload.get("recipients") or []:
-        addr = r.get("address") if isinstance(r, dict) else r
-        if isinstance(addr, str):
-            out.append(addr)
-    return out
-
-
 def _agreements(payload: dict[str, Any]) -> list[str]:
     found = {
         (r.get("agreement") or {}).get("id")
@@ -106,7 +97,7 @@ def record_row(rec: AuditRecord) -> dict[str, Any]:
         "kind": rec.kind,
         "actor": rec.actor,
         "sender": p.get("sender"),
-        "recipients": _recipients(p),
+        "recipients": payload_recipients(p),
         "decision": p.get("decision"),
         "agreements": _agreements(p),
         "files": [f.get("name") for f in p.get("files") or [] if isinstance(f, dict)],
