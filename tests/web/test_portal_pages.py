@@ -178,3 +178,19 @@ def test_home_sends_each_role_to_its_page(app: FastAPI) -> None:
     expected = {"sender": "/check", "approver": "/approvals", "dpo": "/dashboard"}
     for role, target in expected.items():
         assert sign_in(app, role).get("/").headers["location"] == target
+
+
+def test_a_crash_answers_500_with_the_security_headers_and_no_detail(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("AB 12 34 56 C")  # as if a value had reached a message
+
+    monkeypatch.setattr(app.state.portal.disclosures, "policy", broken)
+    with sign_in(app, "dpo", raise_server_exceptions=False) as client:
+        r = client.get("/dashboard")
+    assert r.status_code == 500
+    assert "AB 12 34 56 C" not in r.text
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"

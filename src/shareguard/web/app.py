@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import structlog
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -39,13 +40,17 @@ from shareguard.web import (
 )
 from shareguard.web.portal import HERE, Portal, page
 from shareguard.web.security import (
+    HEADERS,
     LoginRequired,
     PasswordChangeRequired,
     SecurityHeaders,
     guard,
+    route_template,
     wants_json,
 )
 from shareguard.web.uploads import scan_uploads
+
+log = structlog.get_logger("shareguard.web")
 
 ROUTERS = (
     pages_auth.router,
@@ -59,6 +64,17 @@ ROUTERS = (
 
 
 def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # Starlette answers a crash from outside every middleware, so the
+        # security headers are set here.  The type only: an exception's
+        # message may hold what the request carried.
+        log.error("web.internal_error", error=type(exc).__name__, path=route_template(request))
+        headers = {k.decode(): v.decode() for k, v in HEADERS}
+        headers["cache-control"] = "no-store"
+        body = {"detail": "internal error; the administrator can find it in the log"}
+        return JSONResponse(body, status_code=500, headers=headers)
+
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         if wants_json(request):
