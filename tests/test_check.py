@@ -4,6 +4,7 @@ and on PostgreSQL."""
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,6 +73,27 @@ def test_staff_list_to_bidder_is_held_with_reasons(store: Engine, files: tuple[P
     assert out["record_id"] >= 1
     assert len(out["approval_ids"]) == 1
     assert "AB 12 34 56 C" not in json.dumps(out)
+    assert out["way_forward"] == [
+        f"shareguard minimise {staff} --to-profile --agreement DSA-17 -o profile-DSA-17.xlsx"
+    ]
+
+
+def test_the_way_forward_makes_a_profile_the_bidder_may_have(
+    store: Engine, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    staff, _ = files
+    shown = runner.invoke(
+        app, ["check", str(staff), "--to", "bids@bidder.example", "--from", "hr@council.example"]
+    )
+    assert shown.exit_code == 1
+    (hint,) = [line for line in shown.stdout.splitlines() if "way forward:" in line]
+    command = shlex.split(hint.split("way forward:", 1)[1])
+    assert command[:2] == ["shareguard", "minimise"]
+    out = tmp_path / "profile.xlsx"
+    made = runner.invoke(app, [*command[1:-1], str(out)])
+    assert made.exit_code == 0, made.output
+    code, result = _check(str(out), "--to", "bids@bidder.example", "--from", "hr@council.example")
+    assert (code, result["decision"], result["way_forward"]) == (0, "allow", [])
 
 
 def test_workforce_profile_to_bidder_is_allowed(store: Engine, files: tuple[Path, Path]) -> None:

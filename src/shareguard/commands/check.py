@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ from shareguard.config import get_settings
 from shareguard.disclosure import CheckResult, Disclosures, Outgoing
 from shareguard.errors import ShareGuardError
 from shareguard.pipeline import STDIN, expand_paths, make_scanner, scan_bytes
+from shareguard.policy.engine import AgreementVersion
 from shareguard.render import summarise
 
 EXIT_ALLOWED = 0
@@ -37,6 +39,28 @@ def _read(path: str) -> Outgoing:
     if path == STDIN:
         return Outgoing("stdin", sys.stdin.buffer.read())
     return Outgoing(path, Path(path).read_bytes())
+
+
+def way_forward(
+    result: CheckResult, versions: list[AgreementVersion], paths: list[str]
+) -> list[str]:
+    """The command that makes the file a recipient may have, for each
+    recipient refused as it stands under an aggregates-only agreement."""
+    aggregates = {v.agreement.id for v in versions if v.agreement.aggregates_only}
+    ids = sorted(
+        {
+            r.agreement_id
+            for r in result.decision.recipients
+            if r.decision != "allow" and r.agreement_id in aggregates
+        }
+        - {None}
+    )
+    return [
+        f"shareguard minimise {shlex.quote(p)} --to-profile --agreement {a} -o profile-{a}.xlsx"
+        for a in ids
+        for p in paths
+        if p != STDIN
+    ]
 
 
 def print_result(result: CheckResult, console: Console) -> None:
@@ -82,9 +106,14 @@ def check(
         result = Disclosures(settings, engine).check(report, files, sender, to)
     except (ShareGuardError, OSError) as exc:
         raise fail(str(exc)) from None
+    agreements = Disclosures(settings, engine).agreements()
+    hints = way_forward(result, agreements, [f.name for f in files])
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        sys.stdout.write(json.dumps({**result.as_json(), "way_forward": hints}, indent=2) + "\n")
     else:
-        print_result(result, Console())
+        console = Console()
+        print_result(result, console)
+        for hint in hints:
+            console.print(f"  way forward: {hint}", highlight=False, soft_wrap=True)
     allowed = str(result.decision.decision) == "allow"
     raise typer.Exit(EXIT_ALLOWED if allowed else EXIT_NOT_ALLOWED)
