@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from portal_helpers import STAFF, STAFF_VALUES, load_examples, sign_in
 from sqlalchemy import Engine
 
+from shareguard.policy.lifecycle import status_and_reminders
 from shareguard.store.audit import AuditLog
-from shareguard.web.pages_agreements import status_and_reminders
 
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

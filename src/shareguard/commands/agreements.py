@@ -10,9 +10,9 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ from shareguard.policy.agreements import (
     load_policy,
     validate_files,
 )
+from shareguard.policy.lifecycle import status_and_reminders
 from shareguard.policy.yamlsource import AgreementError
 from shareguard.store.agreements import AgreementStore
 
@@ -102,17 +103,6 @@ def load(
         raise fail(str(exc)) from None
 
 
-def _status(parsed: dict[str, Any], today: date) -> str:
-    try:
-        start = date.fromisoformat(str(parsed["valid_from"]))
-        until = date.fromisoformat(str(parsed["valid_until"]))
-    except (KeyError, ValueError):
-        return "unknown"
-    if today < start:
-        return "not yet in force"
-    return "expired" if today > until else "in force"
-
-
 @app.command("list")
 def list_(fmt: FormatOption = Format.table) -> None:
     """The latest version of every stored agreement."""
@@ -131,7 +121,7 @@ def list_(fmt: FormatOption = Format.table) -> None:
             "with": (parsed.get("parties") or {}).get("them"),
             "valid_from": parsed.get("valid_from"),
             "valid_until": parsed.get("valid_until"),
-            "status": _status(parsed, today),
+            "status": status_and_reminders(parsed, today)[0],
             "loaded_at": str(loaded_at.get(agreement_id, "")),
         }
         for agreement_id, version, parsed in rows
@@ -171,7 +161,7 @@ def show(
         "loaded_by": stored.loaded_by,
         "loaded_at": str(stored.loaded_at),
         "source_sha256": stored.source_sha256,
-        "status": _status(stored.parsed, datetime.now(UTC).date()),
+        "status": status_and_reminders(stored.parsed, datetime.now(UTC).date())[0],
         "agreement": stored.parsed,
         "source_text": stored.source_text,
     }

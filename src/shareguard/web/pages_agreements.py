@@ -5,7 +5,7 @@ its line."""
 from __future__ import annotations
 
 import difflib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from shareguard.policy.agreements import parse_agreements
+from shareguard.policy.lifecycle import status_and_reminders
 from shareguard.policy.yamlsource import AgreementError
 from shareguard.store.agreements import AgreementStore, StoredAgreement
 from shareguard.web.portal import page, portal_of, session_of
@@ -20,34 +21,8 @@ from shareguard.web.security import wants_json
 
 router = APIRouter()
 
-EXPIRY_WARNING = timedelta(days=60)
-REVIEW_WARNING = timedelta(days=30)
 MAX_SOURCE_BYTES = 256 * 1024
 SOURCE_NAME = "agreement.yaml"
-
-
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def status_and_reminders(parsed: dict[str, Any], today: date) -> tuple[str, list[str]]:
-    start, until = _day(parsed.get("valid_from")), _day(parsed.get("valid_until"))
-    review = _day(parsed.get("review_date"))
-    if start is None or until is None:
-        return "unknown", []
-    status = "not yet in force" if today < start else "expired" if today > until else "in force"
-    reminders: list[str] = []
-    if status == "in force" and until - today <= EXPIRY_WARNING:
-        reminders.append(f"expires on {until.isoformat()} ({(until - today).days} days)")
-    if review is not None and status != "expired":
-        if review < today:
-            reminders.append(f"review was due on {review.isoformat()}")
-        elif review - today <= REVIEW_WARNING:
-            reminders.append(f"review due on {review.isoformat()}")
-    return status, reminders
 
 
 def _summary(
