@@ -166,9 +166,13 @@ class Disclosures:
         *,
         actor: str | None = None,
         now: datetime | None = None,
+        agreements: Sequence[AgreementVersion] | None = None,
     ) -> CheckResult:
+        """``agreements``: the versions to decide under, when the caller has
+        already read them (default: read them now)."""
         now = now or datetime.now(UTC)
-        decision = decide(report, sender, recipients, self.agreements(), self.policy(), now)
+        versions = self.agreements() if agreements is None else agreements
+        decision = decide(report, sender, recipients, versions, self.policy(), now)
         payload = audit_payload(decision, report, files, sender, recipients)
         audit = AuditLog(self.engine)
         record = audit.append("check", actor or sender, payload, subject_hashes(report))

@@ -47,14 +47,8 @@ def way_forward(
     """The command that makes the file a recipient may have, for each
     recipient refused as it stands under an aggregates-only agreement."""
     aggregates = {v.agreement.id for v in versions if v.agreement.aggregates_only}
-    ids = sorted(
-        {
-            r.agreement_id
-            for r in result.decision.recipients
-            if r.decision != "allow" and r.agreement_id in aggregates
-        }
-        - {None}
-    )
+    refused = {r.agreement_id for r in result.decision.recipients if r.decision != "allow"}
+    ids = sorted(aggregates & {a for a in refused if a is not None})
     return [
         f"shareguard minimise {shlex.quote(p)} --to-profile --agreement {a} -o profile-{a}.xlsx"
         for a in ids
@@ -103,10 +97,11 @@ def check(
         scanner = make_scanner(settings)
         report = summarise(tuple(scan_bytes(f.content, f.name, settings, scanner) for f in files))
         engine = open_engine(settings, migrate=True)
-        result = Disclosures(settings, engine).check(report, files, sender, to)
+        disclosures = Disclosures(settings, engine)
+        agreements = disclosures.agreements()
+        result = disclosures.check(report, files, sender, to, agreements=agreements)
     except (ShareGuardError, OSError) as exc:
         raise fail(str(exc)) from None
-    agreements = Disclosures(settings, engine).agreements()
     hints = way_forward(result, agreements, [f.name for f in files])
     if fmt is Format.json:
         sys.stdout.write(json.dumps({**result.as_json(), "way_forward": hints}, indent=2) + "\n")
