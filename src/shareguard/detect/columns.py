@@ -17,7 +17,7 @@ from datetime import date
 from functools import cache
 from importlib.resources import files
 
-from shareguard.detect.headerwords import NON_ALNUM, compact, contains_run
+from shareguard.detect.headerwords import NON_ALNUM, compact, match_header
 from shareguard.detect.identifiers import CELL_VALIDATORS, parse_date, plausible_birth_date
 from shareguard.detect.names import family_name_score, given_name_score, person_cell
 from shareguard.detect.special import special_from_header, special_from_values
@@ -90,11 +90,12 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 @cache
-def _vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], int, str]]]:
-    """(role by compact whole header, [(words, file order, role)] longest first)."""
+def _vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], str]]]:
+    """(role by compact whole header, [(words, role)] longest first, then in
+    file order)."""
     text = (files("shareguard.detect") / "data" / "columns_headers.txt").read_text("utf-8")
     whole: dict[str, str] = {}
-    phrases: list[tuple[tuple[str, ...], int, str]] = []
+    phrases: list[tuple[tuple[str, ...], str]] = []
     role = ""
     for raw in text.splitlines():
         line = raw.strip()
@@ -106,22 +107,15 @@ def _vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], int, str]]]:
         alias = line.removeprefix("=")
         whole.setdefault(compact(alias), role)
         if not line.startswith("="):
-            phrases.append((_words(alias), len(phrases), role))
-    phrases.sort(key=lambda p: (-len(p[0]), p[1]))
+            phrases.append((_words(alias), role))
+    phrases.sort(key=lambda p: len(p[0]), reverse=True)  # stable: file order kept
     return whole, phrases
 
 
 def header_role(header: str) -> str | None:
     """The role a header names ("UK_NHS", "name:given", "category:date"), or None."""
     whole, phrases = _vocab()
-    hit = whole.get(compact(header))
-    if hit is not None:
-        return hit
-    words = _words(header)
-    for seq, _, role in phrases:
-        if contains_run(words, seq):
-            return role
-    return None
+    return match_header(header, whole, phrases, _words(header))
 
 
 # --------------------------------------------------------------------------- values

@@ -26,7 +26,7 @@ from typing import Any
 import ahocorasick
 import re2
 
-from shareguard.detect.headerwords import NON_ALNUM, compact, contains_run
+from shareguard.detect.headerwords import NON_ALNUM, compact, match_header
 from shareguard.detect.types import Candidate
 from shareguard.model import SpecialCategory
 
@@ -197,14 +197,7 @@ def _header_vocab() -> tuple[dict[str, str], list[tuple[tuple[str, ...], str]]]:
 def special_from_header(header: str) -> str | None:
     """The special category a column header announces, if any."""
     exact, phrases = _header_vocab()
-    hit = exact.get(compact(header))
-    if hit is not None:
-        return hit
-    words = _words(header)
-    for seq, category in phrases:
-        if contains_run(words, seq):
-            return category
-    return None
+    return match_header(header, exact, phrases, _words(header))
 
 
 @cache
