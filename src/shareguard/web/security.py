@@ -191,17 +191,17 @@ def cross_site(request: Request) -> bool:
 
 
 async def guard(request: Request) -> None:
-    """The app-wide dependency: route table, session and CSRF."""
+    """The app-wide dependency: route table, session (or API token) and CSRF."""
     portal: Any = request.app.state.portal
     path = route_template(request) or ""
     roles = allowed_roles(request.method, path)
     if request.method in UNSAFE and cross_site(request) and not path.startswith(API_PREFIX):
         raise HTTPException(403, "a form from another site cannot change anything here")
-    bearer = _bearer_token(request)
-    if bearer is not None and roles is not PUBLIC:
-        await _guard_api_token(request, path, roles, bearer, portal.users)
-        return
-    session = await run_in_threadpool(_current_session, request, portal.users, portal.web)
+    bearer = _bearer_token(request) if roles is not PUBLIC else None
+    if bearer is not None:
+        session = await _token_session(path, bearer, portal.users)
+    else:
+        session = await run_in_threadpool(_current_session, request, portal.users, portal.web)
     request.state.session = session
     if roles is PUBLIC:
         return
@@ -209,11 +209,13 @@ async def guard(request: Request) -> None:
         raise HTTPException(403, "this page is not in the access table")
     if session is None:
         raise LoginRequired()
-    if session.user.password_expired and path not in PASSWORD_CHANGE_PATHS:
+    if bearer is None and session.user.password_expired and path not in PASSWORD_CHANGE_PATHS:
         raise PasswordChangeRequired()
     if not is_allowed(roles, session.user.role):
         raise HTTPException(403, "your role does not give access to this page")
-    if request.method in UNSAFE and not await _csrf_ok(request, session.csrf_token):
+    # A browser never attaches a bearer token by itself: no CSRF token needed.
+    csrf_needed = bearer is None and request.method in UNSAFE
+    if csrf_needed and not await _csrf_ok(request, session.csrf_token):
         raise HTTPException(403, "the form has expired or did not come from this site: reload")
 
 
@@ -222,23 +224,16 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def _guard_api_token(
-    request: Request, path: str, roles: frozenset[str] | None, token: str, users: UserStore
-) -> None:
-    """A request of the machine API carrying a bearer token: the token's
-    user, under the same route table; no CSRF token, as a browser never
-    attaches a bearer token by itself.  Tokens open the machine API only."""
+async def _token_session(path: str, token: str, users: UserStore) -> Session | None:
+    """The request-long session of a bearer token's user, or None for an
+    unknown, revoked or disabled one.  Tokens open the machine API only."""
     if not path.startswith(API_PREFIX):
         raise HTTPException(403, "API tokens are for the machine API (/v1/...) only")
     user = await run_in_threadpool(users.token_user, token)
     if user is None:
-        raise LoginRequired()
+        return None
     now = datetime.now(UTC)
-    request.state.session = Session(user, "", now, now)
-    if roles is None:
-        raise HTTPException(403, "this page is not in the access table")
-    if not is_allowed(roles, user.role):
-        raise HTTPException(403, "your role does not give access to this page")
+    return Session(user, "", now, now)
 
 
 def new_login_token() -> str:
