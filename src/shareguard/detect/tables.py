@@ -366,7 +366,7 @@ def _column_chunks(
             counts,
             found_n,
             subject_keys(found, extra),
-            partial(_chunk_rows, row_no, n, int(work.split_score > 0), listed, extra),
+            partial(_chunk_rows, row_no, int(work.split_score > 0), listed, extra),
             found,
             extra,
             [series(i) for i in others],
@@ -418,21 +418,30 @@ def _chunks(table: Table, has_header: bool) -> Iterator[_Chunk]:
 
 def _chunk_rows(
     row_no: int,
-    n: int,
     split: int,
     listed: list[tuple[str, pl.Series, pl.Series, str, float]],
     extra: list[tuple[int, Candidate]],
 ) -> Iterator[RowCandidates]:
     """The candidates of a chunk's rows, in row order, made on demand."""
     # a name put together from two cells has no span of one cell (end 0)
-    cols = [
-        (entity, values.to_list(), norm.to_list(), label, score, int(i < len(listed) - split))
+    whole_cell = len(listed) - split
+    found = [
+        (i, entity, values, norm, label, score)
         for i, (entity, values, norm, label, score) in enumerate(listed)
+        if norm.null_count() < norm.len()
     ]
     by_row: dict[int, list[Candidate]] = defaultdict(list)
     for r, t in extra:
         by_row[r].append(t)
-    for r in range(n):
+    # only the rows where something was found, in order
+    hit = set(by_row)
+    for *_, norm, _, _ in found:
+        hit.update(norm.is_not_null().arg_true().to_list())
+    cols = [
+        (entity, values.to_list(), norm.to_list(), label, score, int(i < whole_cell))
+        for i, entity, values, norm, label, score in found
+    ]
+    for r in sorted(hit):
         out = [
             Candidate(
                 entity,
