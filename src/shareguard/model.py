@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 
@@ -310,40 +311,69 @@ def merge_subjects(groups: Iterable[pl.DataFrame | None]) -> pl.DataFrame:
     people are the same when they share any id.  Each person comes back once,
     as ``s`` = the smallest of their ids, with every id seen for them.
 
-    Connected components by label propagation with pointer jumping, all in
-    polars: a few passes over the (id, id) pairs, whatever their number."""
+    Only the people with an id that appears on more than one line (someone
+    else's, or their own seen twice) can merge; everyone else is already
+    distinct and passes through untouched.  The few linked ones are joined
+    into connected components by :func:`_components`."""
     frames = [g for g in groups if g is not None and g.height]
     if not frames:
         return pl.DataFrame(schema=SUBJECTS_SCHEMA)
-    everyone = pl.concat(frames).unique()
-    # Only people with an id that someone else also has can merge; everyone
-    # else is already distinct.  Propagating over just those keeps a large
-    # table with a handful of duplicates cheap.
-    linked = everyone.filter(pl.col("id").is_duplicated())["s"].unique()
-    if linked.is_empty():  # nobody shares an id: nothing to merge
+    everyone = pl.concat(frames, rechunk=True)
+    # numpy's sort finds the repeated ids several times quicker than a
+    # polars hash over millions of lines; polars' is_in against that short
+    # list is then quick.
+    ordered = np.sort(everyone["id"].to_numpy())
+    repeated = _distinct(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not repeated.size:  # nobody shares an id: nothing to merge
         return everyone
-    edges = everyone.filter(pl.col("s").is_in(linked.implode()))
-    settled = everyone.filter(~pl.col("s").is_in(linked.implode()))
-    pairs = pl.concat([edges, edges.select(s="id", id="s")]).unique()
-    label = pairs.group_by("s").agg(l=pl.min("id")).with_columns(l=pl.min_horizontal("l", "s"))
+    shared = everyone.filter(pl.col("id").is_in(pl.Series(repeated).implode()))
+    is_linked = pl.col("s").is_in(shared["s"].unique().implode())
+    edges = everyone.filter(is_linked).unique()
+    settled = everyone.filter(~is_linked)
+    person, ident = edges["s"].to_numpy(), edges["id"].to_numpy()
+    nodes, label = _components(person, ident)
+    merged = pl.DataFrame(
+        {"s": nodes[label[np.searchsorted(nodes, ident)]], "id": ident}, schema=SUBJECTS_SCHEMA
+    ).unique()
+    return pl.concat([settled, merged])
+
+
+def _components(
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Connected components of the graph with edges ``a[i]``--``b[i]``: the
+    sorted distinct node values, and for each node the index of the smallest
+    node in its component.  Minimum-label propagation with pointer jumping;
+    a label only ever falls and always names a node of the same component,
+    so when no edge joins two labels each component carries its minimum."""
+    nodes, at = np.unique(np.concatenate([a, b]), return_inverse=True)
+    ea, eb = at[: len(a)], at[len(a) :]
+    label = np.arange(len(nodes))
     while True:
-        step = (
-            pairs.join(label, left_on="id", right_on="s")
-            .group_by("s")
-            .agg(pl.min("l"))
-            .join(label.rename({"l": "old"}), on="s")
-            .with_columns(l=pl.min_horizontal("l", "old"))
-            .select("s", "l")
-        )
-        # jump: take the label of the label
-        step = step.join(step.rename({"s": "l", "l": "ll"}), on="l", how="left").select(
-            "s", l=pl.min_horizontal("l", pl.col("ll").fill_null(pl.col("l")))
-        )
-        if step.sort("s").equals(label.sort("s")):
-            break
-        label = step
-    merged = edges.join(label, left_on="id", right_on="s").select(s="l", id="id")
-    return pl.concat([settled, merged.unique().cast(SUBJECTS_SCHEMA)])  # type: ignore[arg-type]
+        low = np.minimum(label[ea], label[eb])
+        new = label.copy()
+        np.minimum.at(new, ea, low)
+        np.minimum.at(new, eb, low)
+        new = new[new]  # jump: the label of the label
+        if np.array_equal(new, label):
+            return nodes, label
+        label = new
+
+
+def _distinct(ordered: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The distinct values of a sorted array (numpy's own ``unique`` hashes,
+    several times slower on millions of 64-bit ids than this one pass)."""
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def count_subjects(subjects: pl.DataFrame) -> int:
+    """The number of distinct people in a subject frame."""
+    return int(_distinct(np.sort(subjects["s"].to_numpy())).size)
 
 
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:

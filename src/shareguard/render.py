@@ -20,6 +20,7 @@ from shareguard.model import (
     FileReport,
     ScanReport,
     SpecialCategory,
+    count_subjects,
     merge_counts,
     merge_subjects,
     registered_counts,
@@ -75,7 +76,7 @@ def _people(files: tuple[FileReport, ...]) -> int:
             kept.append(f.subjects)
         held += size
         extra += f.subjects_overflow
-    return extra + merge_subjects(kept)["s"].n_unique()
+    return extra + count_subjects(merge_subjects(kept))
 
 
 def summarise(files: tuple[FileReport, ...]) -> ScanReport:

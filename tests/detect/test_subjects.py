@@ -1,8 +1,10 @@
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shareguard.detect.subjects import prose_subjects, row_subject
 from shareguard.detect.types import Candidate
-from shareguard.model import merge_subjects
+from shareguard.model import count_subjects, merge_subjects
 
 TEXT = " " * 3000
 
@@ -149,3 +151,37 @@ def test_signature_block_phone_belongs_to_the_name_above() -> None:
         _c("PHONE_NUMBER", "+441133514157", start, start + 13),
     ]
     assert _first_keys(prose_subjects(cands, text)) == ["PHONE_NUMBER:+441133514157"]
+
+
+def _union_find(groups: list[list[tuple[int, ...]]]) -> dict[int, int]:
+    """Each id's person (smallest id of its component), the slow, obvious way."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for subjects in groups:
+        for ids in subjects:
+            top = min(root(ids[0]), *(root(i) for i in ids))
+            for i in (ids[0], *ids):
+                parent[root(i)] = top
+    # the person's key is the smallest id they hold (s is one of their ids)
+    return {i: root(i) for i in parent}
+
+
+_IDS = st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=4).map(
+    lambda ids: tuple(sorted(set(ids)))
+)
+
+
+@given(st.lists(st.lists(_IDS, max_size=12), max_size=4))
+def test_merge_is_the_connected_components_of_shared_ids(
+    groups: list[list[tuple[int, ...]]],
+) -> None:
+    merged = merge_subjects([_frame(g) for g in groups])
+    truth = _union_find(groups)
+    assert merged.height == merged.unique().height
+    assert dict(zip(merged["id"], merged["s"], strict=True)) == truth
+    assert count_subjects(merged) == len(set(truth.values()))

@@ -36,6 +36,7 @@ from shareguard.model import (
     Location,
     RegisteredMatch,
     SpecialCategory,
+    count_subjects,
     merge_subjects,
 )
 
@@ -211,8 +212,8 @@ class Scanner:
         return FileReport(
             path=doc.path,
             media_type=doc.media_type,
-            data_subjects=subjects["s"].n_unique() + overflow,
-            own_data_subjects=own_subjects["s"].n_unique() + own.people.overflow,
+            data_subjects=count_subjects(subjects) + overflow,
+            own_data_subjects=count_subjects(own_subjects) + own.people.overflow,
             entities=dict(sorted(own.entities.items())),
             special_category=tuple(sorted(own.special)),
             uninspectable=doc.uninspectable,
