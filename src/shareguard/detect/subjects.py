@@ -242,7 +242,7 @@ def subject_keys(
         frame = pl.DataFrame({"row": rows, "v": values}, schema={"row": pl.UInt32, "v": pl.String})
         _sort_into(entity, frame, ids, names, dobs)
     empty = pl.DataFrame(schema={"row": pl.UInt32, "v": pl.String})
-    id_rows = pl.concat(ids) if ids else empty
+    id_rows = pl.concat(ids) if ids else empty.with_columns(p=pl.lit(0, pl.Int64))
     name_rows = pl.concat(names) if names else empty
     dob_rows = pl.concat(dobs) if dobs else empty
     with_dob = name_rows.join(dob_rows, on="row", how="inner").select(
@@ -258,15 +258,17 @@ def subject_keys(
         q=-pl.col("key").str.len_chars().cast(pl.Int64),
     )
     id_keys = id_rows.rename({"v": "key"}).with_columns(
-        g=pl.lit(0, pl.Int32),
-        p=pl.col("key")
-        .str.extract(r"^([^:]*)", 1)
-        .replace_strict(_ID_PRIORITY, default=len(_ID_PRIORITY), return_dtype=pl.Int64),
-        q=pl.lit(0, pl.Int64),
+        g=pl.lit(0, pl.Int32), q=pl.lit(0, pl.Int64)
     )
     keys = pl.concat([id_keys.select(list(_KEYS_SCHEMA)), person_keys.select(list(_KEYS_SCHEMA))])
-    keys = keys.sort("row", "g", "p", "q", "key").unique(["row", "key"], maintain_order=True)
-    return keys.select("row", "key", first=pl.col("row").is_first_distinct())
+    # g, p and q follow from the key, so a (row, key) repeated (the same
+    # value in two columns) sorts next to itself: dropped by comparing each
+    # line with the one before, cheaper than a hash over every string.
+    keys = keys.sort("row", "g", "p", "q", "key")
+    new_row = pl.col("row") != pl.col("row").shift()
+    return keys.filter(new_row.fill_null(True) | (pl.col("key") != pl.col("key").shift())).select(
+        "row", "key", first=new_row.fill_null(True)
+    )
 
 
 def _sort_into(
@@ -277,7 +279,10 @@ def _sort_into(
     dobs: list[pl.DataFrame],
 ) -> None:
     if entity in _UNIQUE:
-        ids.append(frame.with_columns(v=pl.lit(f"{entity}:") + pl.col("v")))
+        priority = _ID_PRIORITY.get(entity, len(_ID_PRIORITY))
+        ids.append(
+            frame.with_columns(v=pl.lit(f"{entity}:") + pl.col("v"), p=pl.lit(priority, pl.Int64))
+        )
     elif entity == EntityType.PERSON:
         names.append(frame)
     elif entity == EntityType.DATE_OF_BIRTH:
