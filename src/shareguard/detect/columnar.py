@@ -100,8 +100,10 @@ def dob_rule(today: date) -> Rule:
     def rule(v: pl.Series) -> tuple[pl.Series, pl.Series]:
         dmy = v.str.contains(r"^[0-9]{2}(?:/[0-9]{2}/|\.[0-9]{2}\.|-[0-9]{2}-)[0-9]{4}$")
         iso = v.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T0:]*$")
-        turned = v.str.slice(6, 4) + "-" + v.str.slice(3, 2) + "-" + v.str.slice(0, 2)
-        text = pl.select(pl.when(dmy).then(turned).otherwise(v.str.slice(0, 10))).to_series()
+        text = v.str.slice(0, 10)
+        if dmy.any():  # most columns hold one form; skip the turning when none is d/m/y
+            turned = v.str.slice(6, 4) + "-" + v.str.slice(3, 2) + "-" + v.str.slice(0, 2)
+            text = pl.select(pl.when(dmy).then(turned).otherwise(text)).to_series()
         real = text.str.to_date("%Y-%m-%d", strict=False).is_not_null()
         key = text.str.replace_all("-", "", literal=True).cast(pl.Int32, strict=False)
         ok = real & (key <= limit) & (key > oldest) & (key >= 10_101)
@@ -124,11 +126,16 @@ def person_rule(titles: Collection[str], not_person: Collection[str]) -> Rule:
         settled = v.str.contains(shape) & (v.str.len_bytes() <= 80)
         low = v.str.to_lowercase()
         titled = low.str.contains(rf"^(?:{title})\.* ")
-        rest = low.str.replace(rf"^(?:{title})\.* ", "")
-        turned = rest.str.replace(r"^([^,]*),(.*)$", "${2} ${1}").str.strip_chars(" ")
+        rest = low.str.replace(rf"^(?:{title})\.* ", "") if titled.any() else low
+        # the rewrites with capture groups cost most: only when some cell needs them
+        if rest.str.contains(",", literal=True).any():
+            rest = rest.str.replace(r"^([^,]*),(.*)$", "${2} ${1}")
+        turned = rest.str.strip_chars(" ")
         n = turned.str.count_matches(" ", literal=True) + 1
         ok = (n >= 2 - titled.cast(pl.Int32)) & (n <= 5) & ~turned.str.contains(banned_word)
-        return settled, _where(ok, turned.str.replace_all(r"\.+( |$)", "${1}"))
+        if turned.str.contains(".", literal=True).any():
+            turned = turned.str.replace_all(r"\.+( |$)", "${1}")
+        return settled, _where(ok, turned)
 
     return rule
 
