@@ -141,9 +141,9 @@ _NAME_SHAPE = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*$")
 def _read_ranked(name: str) -> dict[str, int]:
     raw = (files("shareguard.detect") / "data" / name).read_bytes()
     out: dict[str, int] = {}
-    for line in gzip.decompress(raw).decode("utf-8").splitlines():
-        word, _, rank = line.partition("\t")
-        out[word] = int(rank)
+    for line in gzip.decompress(raw).decode("utf-8").splitlines():  # rank<TAB>names
+        rank, _, words = line.partition("\t")
+        out.update(dict.fromkeys(words.split(" "), int(rank)))
     return out
 
 
