@@ -17,6 +17,7 @@ from datetime import date
 from functools import partial
 from itertools import groupby, islice, zip_longest
 
+import numpy as np
 import polars as pl
 
 from shareguard.detect.columnar import FIXED_RULES, ColumnCheck, Rule, dob_rule, person_rule
@@ -433,33 +434,46 @@ def _chunk_rows(
     by_row: dict[int, list[Candidate]] = defaultdict(list)
     for r, t in extra:
         by_row[r].append(t)
-    # only the rows where something was found, in order
-    hit = set(by_row)
-    for *_, norm, _, _ in found:
-        hit.update(norm.is_not_null().arg_true().to_list())
-    cols = [
-        (entity, values.to_list(), norm.to_list(), label, score, int(i < whole_cell))
-        for i, entity, values, norm, label, score in found
-    ]
-    for r in sorted(hit):
-        out = [
-            Candidate(
-                entity,
-                0,
-                whole * len(values[r]),
-                values[r],
-                score,
-                DETECTOR,
-                norms[r],
-                row_no + r,
-                label,
-            )
-            for entity, values, norms, label, score, whole in cols
-            if norms[r] is not None
+    # only the rows where something was found, in order, a block at a time:
+    # the Scanner lists the first findings and stops, so most of a large
+    # chunk is never turned into Python values
+    if found:
+        any_hit = found[0][3].is_not_null().to_numpy().copy()
+        for *_, norm, _, _ in found[1:]:
+            any_hit |= norm.is_not_null().to_numpy()
+        any_hit[list(by_row)] = True
+        hit = np.flatnonzero(any_hit)
+    else:
+        hit = np.array(sorted(by_row), dtype=np.int64)
+    for start in range(0, len(hit), _LIST_BLOCK):
+        rows = hit[start : start + _LIST_BLOCK]
+        at = pl.Series(rows)
+        cols = [
+            (e, vals.gather(at).to_list(), norm.gather(at).to_list(), lab, sc, int(i < whole_cell))
+            for i, e, vals, norm, lab, sc in found
         ]
-        out.extend(by_row.get(r, ()))
-        if out:
-            yield row_no + r, out
+        for j, r in enumerate(rows.tolist()):
+            out = [
+                Candidate(
+                    entity,
+                    0,
+                    whole * len(values[j]),
+                    values[j],
+                    score,
+                    DETECTOR,
+                    norms[j],
+                    row_no + r,
+                    label,
+                )
+                for entity, values, norms, label, score, whole in cols
+                if norms[j] is not None
+            ]
+            out.extend(by_row.get(r, ()))
+            if out:
+                yield row_no + r, out
+
+
+_LIST_BLOCK = 512
 
 
 def _split_names(g: pl.Series, f: pl.Series, names: ColumnCheck) -> tuple[pl.Series, pl.Series]:
