@@ -198,8 +198,12 @@ def make_huge(gb: float) -> Path:
 
 def registered_home(tables: Path, rows: int) -> Path:
     """A data directory with one dataset of ``rows`` people registered: the
-    people of the first staff CSV (so scans find them) and made-up others."""
-    home = DATA / f".home-edm-{rows}"
+    people of the first staff CSV (so scans find them) and made-up others.
+    One per match index format: a directory registered by an older release
+    would measure the old format's hashing."""
+    from shareguard.detect.edm import INDEX_FORMAT
+
+    home = DATA / f".home-edm-{rows}-v{INDEX_FORMAT}"
     marker = home / "registered"
     if marker.exists():
         return home

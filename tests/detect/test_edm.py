@@ -3,8 +3,11 @@ and the scanner deciding who is present, possible or absent."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import string
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import shareguard.detect.edm as edm
 from shareguard.detect.edm import (
+    Blake2MatchHasher,
     DatasetIndex,
     EdmIndex,
     EdmSource,
@@ -24,12 +29,16 @@ from shareguard.detect.edm import (
     build_match_keys,
     explain,
     fold_name,
+    fold_names,
     key_pattern,
+    match_hasher,
     normalise_column,
     normalise_dates,
+    siphash24,
 )
 from shareguard.detect.scanner import Scanner
-from shareguard.keys import ValueHasher
+from shareguard.detect.types import Candidate
+from shareguard.keys import ValueHasher, derive_key
 from shareguard.model import Document, FileReport, RegisteredMatch, Table, registered_counts
 
 ROOT = bytes(range(32))
@@ -158,6 +167,131 @@ def test_match_keys_carry_the_field_and_depend_on_the_secret() -> None:
     assert MatchHasher.from_root(os.urandom(32)).keys(Field.UK_NINO, ["AB123456C"])[0] != a[0]
 
 
+# SipHash-2-4 of the messages 00, 00 01, ... under the key 00 01 .. 0f: the
+# reference vectors published with the algorithm (Aumasson and Bernstein).
+SIPHASH_VECTORS = {
+    0: 0x726FDB47DD0E0E31,
+    1: 0x74F839C593DC67FD,
+    2: 0x0D6C8009D9A94F5A,
+    7: 0xAB0200F58B01D137,
+    8: 0x93F5F5799A932462,
+    15: 0xA129CA6149BE45E5,
+    16: 0x3F2ACC7F57C29BDB,
+    63: 0x958A324CEB064572,
+}
+
+
+def _siphash_reference(key: bytes, msg: bytes) -> int:
+    """SipHash-2-4 one message at a time, as the paper writes it."""
+    mask = (1 << 64) - 1
+
+    def rotl(x: int, b: int) -> int:
+        return ((x << b) | (x >> (64 - b))) & mask
+
+    def rounds(v: list[int], n: int) -> None:
+        for _ in range(n):
+            v[0] = (v[0] + v[1]) & mask
+            v[1] = rotl(v[1], 13) ^ v[0]
+            v[0] = rotl(v[0], 32)
+            v[2] = (v[2] + v[3]) & mask
+            v[3] = rotl(v[3], 16) ^ v[2]
+            v[0] = (v[0] + v[3]) & mask
+            v[3] = rotl(v[3], 21) ^ v[0]
+            v[2] = (v[2] + v[1]) & mask
+            v[1] = rotl(v[1], 17) ^ v[2]
+            v[2] = rotl(v[2], 32)
+
+    k0, k1 = struct.unpack("<QQ", key)
+    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D]
+    v += [k0 ^ 0x6C7967656E657261, k1 ^ 0x7465646279746573]
+    tail = len(msg) % 8
+    words = [int.from_bytes(msg[i : i + 8], "little") for i in range(0, len(msg) - tail, 8)]
+    words.append(int.from_bytes(msg[len(msg) - tail :], "little") | (len(msg) & 0xFF) << 56)
+    for m in words:
+        v[3] ^= m
+        rounds(v, 2)
+        v[0] ^= m
+    v[2] ^= 0xFF
+    rounds(v, 4)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+def test_siphash_gives_the_published_vectors() -> None:
+    key = bytes(range(16))
+    k0, k1 = struct.unpack("<QQ", key)
+    # bytes below 0x80 are one UTF-8 byte each: the strings are those messages
+    messages = pl.Series([bytes(range(n)).decode("ascii") for n in SIPHASH_VECTORS])
+    got = siphash24(k0, k1, messages)
+    assert [int(x) for x in got] == list(SIPHASH_VECTORS.values())
+    assert [_siphash_reference(key, bytes(range(n))) for n in SIPHASH_VECTORS] == list(
+        SIPHASH_VECTORS.values()
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.text(max_size=90), min_size=1, max_size=40),
+    prefix=st.sampled_from(["", "2\x1f", "8\x1f"]),
+    key=st.binary(min_size=16, max_size=16),
+)
+def test_vectorised_siphash_equals_one_value_at_a_time(
+    values: list[str], prefix: str, key: bytes
+) -> None:
+    """Every length (words of several sizes in one call), any character."""
+    k0, k1 = struct.unpack("<QQ", key)
+    got = siphash24(k0, k1, pl.Series(values, dtype=pl.String), prefix)
+    want = [_siphash_reference(key, (prefix + v).encode()) for v in values]
+    assert [int(x) for x in got] == want
+
+
+def test_many_values_are_hashed_in_blocks_like_one() -> None:
+    h = MatchHasher.from_root(ROOT)
+    values = [f"AB{i:06d}C" for i in range(40_000)]  # more than one block of rows
+    assert (
+        h.keys(Field.UK_NINO, values)[[0, 20_000, 39_999]]
+        == h.keys(Field.UK_NINO, [values[0], values[20_000], values[39_999]])
+    ).all()
+
+
+def test_format_1_keys_are_keyed_blake2b_as_registered_before() -> None:
+    """Datasets registered before SipHash hold BLAKE2b keys: the old hasher
+    must still make exactly those, so that they keep matching."""
+    legacy = match_hasher(ROOT, 1)
+    assert isinstance(legacy, Blake2MatchHasher)
+    key = derive_key(ROOT, edm.PURPOSE_DATASET_MATCH)
+    digest = hashlib.blake2b(b"2\x1fAB123456C", key=key, digest_size=8).digest()
+    want = (int.from_bytes(digest, "little") & ~0xF) | int(Field.UK_NINO)
+    assert int(legacy.keys(Field.UK_NINO, ["AB123456C"])[0]) == want
+    pair = legacy.pair_keys(Field.PERSON_DOB, ["ann jones"], ["1980-03-14"])
+    assert pair[0] == legacy.keys(Field.PERSON_DOB, ["ann jones\x1e1980-03-14"])[0]
+    assert isinstance(match_hasher(ROOT), MatchHasher)
+    assert (
+        legacy.keys(Field.UK_NINO, ["AB123456C"])[0]
+        != match_hasher(ROOT).keys(Field.UK_NINO, ["AB123456C"])[0]
+    )
+    with pytest.raises(ValueError, match="format 3"):
+        match_hasher(ROOT, 3)
+
+
+def test_a_dataset_in_the_old_format_matches_beside_a_new_one() -> None:
+    old = make_index(name="old")
+    data = pl.DataFrame(PEOPLE)
+    fields = {"KEY": normalise_column("KEY", data["key"])}
+    fields.update({k: normalise_column(k, data[c]) for c, k in TYPES.items()})
+    legacy = Blake2MatchHasher.from_root(ROOT)
+    keys, rows, present_fields = build_match_keys(legacy, fields)
+    ds = DatasetIndex(
+        "legacy", 2, keys, rows, present_fields, None, lambda w: {r: f"hk1:{r}" for r in w}, legacy
+    )
+    index = EdmIndex(old.hasher, (old.datasets[0], ds), ((1, 1), (2, 2)))
+    report = scan_rows(index, [["Name", "Date of birth"], ["JONES, Ann", "14/03/1980"]])
+    got = {(m.dataset, m.row, m.fields) for m in report.registered if m.present}
+    assert got == {
+        ("old", 0, ("PERSON", "DATE_OF_BIRTH")),
+        ("legacy", 0, ("PERSON", "DATE_OF_BIRTH")),
+    }
+
+
 def test_lookup_returns_every_row_sharing_a_key() -> None:
     keys = np.array([3, 5, 5, 5, 9], dtype=np.uint64)
     rows = np.array([10, 11, 12, 13, 14], dtype=np.uint32)
@@ -169,6 +303,119 @@ def test_lookup_returns_every_row_sharing_a_key() -> None:
         (0, 13),
         (2, 14),
     ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 40), max_size=60),
+    queries=st.lists(st.integers(0, 45), max_size=40),
+    limit=st.sampled_from([None, 1, 2, 3]),
+)
+def test_lookup_equals_looking_at_every_key(
+    keys: list[int], queries: list[int], limit: int | None
+) -> None:
+    ordered = sorted(keys)
+    ds = DatasetIndex(
+        "d",
+        1,
+        np.array(ordered, dtype=np.uint64),
+        np.arange(len(ordered), dtype=np.uint32),
+        frozenset(),
+        None,
+        lambda r: {},
+    )
+    limits = None if limit is None else np.full(len(queries), limit, dtype=np.int64)
+    qi, rows = ds.lookup(np.array(queries, dtype=np.uint64), limits)
+    want = sorted(
+        (i, r)
+        for i, q in enumerate(queries)
+        if limit is None or ordered.count(q) <= limit
+        for r, k in enumerate(ordered)
+        if k == q
+    )
+    assert sorted(zip(qi.tolist(), rows.tolist(), strict=True)) == want
+
+
+def test_repeated_values_are_hashed_once_to_the_same_keys() -> None:
+    h = MatchHasher.from_root(ROOT)
+    names = pl.Series([f"name {i % 97}" for i in range(20_000)])  # a payments table
+    assert (edm._keys_once(h, Field.PERSON, names) == h.keys(Field.PERSON, names)).all()
+    distinct = pl.Series([f"name {i}" for i in range(20_000)])
+    assert (edm._keys_once(h, Field.PERSON, distinct) == h.keys(Field.PERSON, distinct)).all()
+
+
+def test_many_repeated_names_fold_as_one_at_a_time() -> None:
+    raw = ["SMITH, Jane", "Dr José  García", "Madonna", None, "O'Brien, Siân", "ann JONES"]
+    names = pl.Series([raw[i % len(raw)] for i in range(3000)], dtype=pl.String)
+    folded = fold_names(names).to_list()
+    one = [None if r is None else fold_name(r) for r in raw]
+    assert folded == [one[i % len(raw)] for i in range(3000)]
+
+
+def test_merging_by_row_packed_or_not_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    found = [
+        (
+            rng.integers(0, 50, 400).astype(np.int64),
+            np.left_shift(1, rng.integers(1, 10, 400)).astype(np.int64),
+            rng.integers(0, 1 << 15, 400).astype(np.int64),
+        )
+        for _ in range(3)
+    ]
+    packed = edm._by_row(found)
+    monkeypatch.setattr(edm, "_PACKED", False)
+    plain = edm._by_row(found)
+    rows = np.concatenate([f[0] for f in found])
+    for r in (0, 7, 49):
+        if r in rows:
+            i = int(np.flatnonzero(packed[0] == r)[0])
+            want_f = np.bitwise_or.reduce(np.concatenate([f[1][f[0] == r] for f in found]))
+            assert packed[1][i] == want_f
+    assert all((a == b).all() for a, b in zip(packed, plain, strict=True))
+    assert (np.diff(packed[0]) > 0).all()
+
+
+def _mentions_reference(cands: list[Candidate], text: str) -> list[tuple[int, int, str]]:
+    """The person mentions as first written: every match against every span."""
+    mentions = [(c.start, c.end, c.key) for c in cands if c.type == "PERSON"]
+    for m in edm._SURNAME_FIRST.finditer(text):
+        if not (m.group(1)[0].isupper() and m.group(2)[0].isupper()):
+            continue
+        inside = [t for t in mentions if m.start() < t[1] and t[0] < m.end()]
+        if m.group(1).isupper():
+            mentions = [t for t in mentions if t not in inside]
+        elif inside:
+            continue
+        mentions.append((m.start(), m.end(), f"{m.group(2)} {m.group(1)}"))
+    return mentions
+
+
+_FRAGMENTS = [
+    "Ann Jones",
+    "JONES, Ann",
+    "Jones, Ann",
+    "Peter Brown",
+    "Brown, Peter Paul",
+    ", ",
+    " met ",
+    "Smith, Jane and BROWN, Peter",
+    " (born 14/03/1980) ",
+    "\n",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(parts=st.lists(st.sampled_from(_FRAGMENTS), max_size=14), data=st.data())
+def test_person_mentions_equal_the_plain_reading(parts: list[str], data: st.DataObject) -> None:
+    text = "".join(parts)
+    # detector spans: words, capitalised word pairs and stretches across
+    # them (one may overlap two surname-first forms), some overlapping
+    spans = [m.span() for m in re.finditer(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", text)]
+    spans += [m.span() for m in re.finditer(r"[A-Za-z]+", text)]  # overlapping some
+    spans += [(a, min(a + n, len(text))) for a in range(0, len(text), 7) for n in (9, 25)]
+    chosen = data.draw(st.lists(st.sampled_from(spans), unique=True)) if spans else []
+    cands = [Candidate("PERSON", a, b, text[a:b], 0.9, "t") for a, b in chosen]
+    assert sorted(edm._mentions(cands, text)) == sorted(_mentions_reference(cands, text))
 
 
 def test_index_is_compact() -> None:

@@ -3,18 +3,27 @@ refresh, drop, resolve, the index round trip, and no plain value stored."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
+import numpy as np
 import polars as pl
 import pytest
 from sqlalchemy import Engine, text
 
 from shareguard.config import get_settings
-from shareguard.detect.edm import EdmSource, Field
+from shareguard.detect.edm import (
+    INDEX_FORMAT,
+    Blake2MatchHasher,
+    EdmSource,
+    Field,
+    MatchHasher,
+    build_match_keys,
+)
 from shareguard.detect.scanner import Scanner
 from shareguard.keys import ValueHasher
 from shareguard.model import Document, Table
-from shareguard.store.datasets import DatasetError, DatasetStore
+from shareguard.store.datasets import DatasetError, DatasetStore, _prepare
 
 # Made-up staff.
 STAFF = pl.DataFrame(
@@ -158,3 +167,96 @@ def test_no_plain_value_in_the_store(store: DatasetStore, engine: Engine) -> Non
     for seed in SEEDS:
         assert seed.encode() not in blob, seed
         assert seed.encode("utf-16-le") not in blob, seed
+
+
+def _scan_vexworth(store: DatasetStore) -> set[str | None]:
+    root = get_settings().secret_key_bytes()
+    source = EdmSource(load=store.load_index, signature=store.signature, check_every=0)
+    table = Table.from_rows("t", [["Name", "Date of birth"], ["VEXWORTH, Ottoline", "23/09/1984"]])
+    report = Scanner(ValueHasher.from_root(root), edm=source).scan(
+        Document("t.csv", "text/csv", tables=(table,))
+    )
+    return {m.ref for m in report.registered if m.present}
+
+
+def _set_spec(store: DatasetStore, **changes: object) -> None:
+    with store.engine.begin() as conn:
+        version_id, spec = conn.execute(text("SELECT id, spec FROM dataset_versions")).one()
+        spec = json.loads(spec)
+        for k, v in changes.items():
+            if v is None:
+                spec.pop(k, None)
+            else:
+                spec[k] = v
+        conn.execute(
+            text("UPDATE dataset_versions SET spec = :s WHERE id = :v"),
+            {"s": json.dumps(spec), "v": version_id},
+        )
+
+
+def test_a_dataset_registered_in_the_old_index_format_still_matches(
+    store: DatasetStore,
+) -> None:
+    """Format 1 (keyed BLAKE2b, no format in the spec) loads and matches,
+    hashed the old way, with the same people found; a refresh upgrades it."""
+    _register(store)
+    with store.engine.connect() as conn:
+        spec = json.loads(conn.scalar(text("SELECT spec FROM dataset_versions")))
+    assert spec["index_format"] == INDEX_FORMAT
+    want = _scan_vexworth(store)
+    assert len(want) == 1
+    # rewrite the version as the previous release wrote it
+    root = get_settings().secret_key_bytes()
+    _, fields = _prepare(STAFF, "staff_no", COLUMNS, "force")
+    keys, rows, _ = build_match_keys(Blake2MatchHasher.from_root(root), fields)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE dataset_index_parts SET keys = :k, rows = :r"),
+            {"k": keys.astype("<u8").tobytes(), "r": rows.astype("<u4").tobytes()},
+        )
+    _set_spec(store, index_format=None)
+    index = store.load_index()
+    assert isinstance(index.datasets[0].hasher, Blake2MatchHasher)
+    assert _scan_vexworth(store) == want
+    store.refresh("hr", STAFF)
+    index = store.load_index()
+    assert index.datasets[0].hasher is None
+    assert isinstance(index.hasher, MatchHasher)
+    assert _scan_vexworth(store) == want
+
+
+def test_an_index_format_from_a_newer_release_is_refused_clearly(store: DatasetStore) -> None:
+    _register(store)
+    _set_spec(store, index_format=INDEX_FORMAT + 1)
+    with pytest.raises(DatasetError, match=r"dataset 'hr' .* newer ShareGuard .* upgrade"):
+        store.load_index()
+
+
+def test_refs_are_read_for_runs_and_scattered_rows(store: DatasetStore) -> None:
+    n = 400
+    frame = pl.DataFrame(
+        {
+            "staff_no": [f"QX-{50000 + i}" for i in range(n)],
+            "full_name": [f"Person {i} Quillfeather" for i in range(n)],
+        }
+    )
+    store.register("many", frame, key="staff_no", columns={"full_name": "PERSON"})
+    hasher = ValueHasher.from_root(get_settings().secret_key_bytes())
+    refs = store.load_index().datasets[0].refs
+    # a dense run with gaps, scattered rows, repeats and a row that is not there
+    wanted = [*range(10, 150), *range(150, 260, 3), 300, 333, 399, 12, 12, n + 5]
+    got = refs(wanted)
+    assert got == {r: hasher("subject", f"many\x1fQX-{50000 + r}") for r in set(wanted) if r < n}
+    assert refs(np.array([7], dtype=np.int64).tolist()) == {
+        7: hasher("subject", "many\x1fQX-50007")
+    }
+    assert refs([]) == {}
+    # refs read once are kept: with the store's rows gone, those still come
+    # back (with any others still in the store), the rest do not
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM dataset_subjects WHERE row_no >= 350"))
+    again = refs([*wanted, 340, 380])
+    assert again == {**got, 340: hasher("subject", "many\x1fQX-50340")}
+    with store.engine.begin() as conn:  # 340 was read along with kept ones: kept too
+        conn.execute(text("DELETE FROM dataset_subjects"))
+    assert refs([340, 10]) == {r: again[r] for r in (340, 10)}

@@ -18,25 +18,29 @@ import hmac
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
 import numpy as np
 import polars as pl
+import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from shareguard.detect.edm import (
     COLUMN_TYPES,
+    INDEX_FORMAT,
     DatasetIndex,
     EdmIndex,
     Field,
-    MatchHasher,
+    KeyHasher,
     build_match_keys,
     key_pattern,
+    match_hasher,
     normalise_column,
+    sorted_distinct,
 )
 from shareguard.errors import ShareGuardError
 from shareguard.keys import HASH_PREFIX, PURPOSE_VALUE_HASH, derive_key
@@ -48,6 +52,8 @@ from shareguard.store.models import (
     DatasetSubjectRow,
     DatasetVersionRow,
 )
+
+log = structlog.get_logger(__name__)
 
 PURPOSE_DATASET_KEYS = b"shareguard/dataset-keys/v1"
 SUBJECT_KIND = "subject"
@@ -147,7 +153,8 @@ class DatasetStore:
 
     def __init__(self, engine: Engine, root_key: bytes) -> None:
         self.engine = engine
-        self._hasher = MatchHasher.from_root(root_key)
+        self._root = root_key
+        self._hasher = match_hasher(root_key, INDEX_FORMAT)
         self._ref_key = derive_key(root_key, PURPOSE_VALUE_HASH)
         self._aead = AESGCM(derive_key(root_key, PURPOSE_DATASET_KEYS))
 
@@ -239,6 +246,7 @@ class DatasetStore:
             "columns": {key: "KEY", **{c: t for c, t in columns.items() if c != key}},
             "fields": sorted(f.name for f in present),
             "key_pattern": key_pattern(keys),
+            "index_format": INDEX_FORMAT,
         }
         version_id = conn.execute(
             insert(DatasetVersionRow)
@@ -405,45 +413,118 @@ class DatasetStore:
                         fields=frozenset(Field[f] for f in spec["fields"]),
                         key_pattern=spec.get("key_pattern"),
                         refs=_RefReader(self.engine, version_id),
+                        hasher=self._hasher_for(name, spec),
                     )
                 )
         signature = tuple((int(d), int(v)) for d, _, v, _ in versions)
         return EdmIndex(self._hasher, tuple(datasets), signature)
 
+    def _hasher_for(self, name: str, spec: dict[str, Any]) -> KeyHasher | None:
+        """None for the current index format; the old hasher for a version
+        registered in an older one (it still matches, hashed the slow way,
+        until it is refreshed); a clear error for a newer one."""
+        fmt = int(spec.get("index_format", 1))  # format 1 wrote no format
+        if fmt == INDEX_FORMAT:
+            return None
+        if fmt > INDEX_FORMAT:
+            raise DatasetError(
+                f"dataset {name!r} was registered by a newer ShareGuard (match index format "
+                f"{fmt}; this one reads up to {INDEX_FORMAT}): upgrade ShareGuard to scan "
+                "against it"
+            )
+        log.warning(
+            "dataset in an older match index format: scans hash for it the slow way; "
+            "`shareguard datasets refresh` it from its file to upgrade",
+            dataset=name,
+            index_format=fmt,
+        )
+        return match_hasher(self._root, fmt)
+
 
 @dataclass(frozen=True)
 class _RefReader:
-    """Subject refs of a version's rows, read when a scan matched them."""
+    """Subject refs of a version's rows, read when a scan matched them: runs
+    of nearby rows (a leaked extract) as range scans, scattered rows in
+    batches, through the driver's own cursor (a scan of 100 k registered
+    people reads 100 k refs).  The first :data:`_REF_CACHE` refs read are
+    kept (a version's refs never change): the next file of the same people
+    reads none, and its matches share the strings."""
 
     engine: Engine
     version_id: int
+    _cache: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, rows: Sequence[int]) -> dict[int, str]:
-        wanted = sorted(set(rows))
-        if not wanted:
+        cache = self._cache
+        wanted = sorted_distinct(np.asarray(rows, dtype=np.int64))
+        out: dict[int, str] = {}
+        if cache:
+            known = np.fromiter((r in cache for r in wanted.tolist()), bool, len(wanted))
+            out = {r: cache[r] for r in wanted[known].tolist()}
+            wanted = wanted[~known]
+        got = self._read(wanted)
+        room = _REF_CACHE - len(cache)
+        if got and room > 0:
+            cache.update(got if len(got) <= room else dict(islice(got.items(), room)))
+        out.update(got)
+        return out
+
+    def _read(self, wanted: np.ndarray) -> dict[int, str]:
+        """The refs of ``wanted`` (sorted, distinct rows) from the store."""
+        if not wanted.size:
             return {}
+        # split where the next wanted row is more than _RUN_GAP rows on
+        cut = np.flatnonzero(np.diff(wanted) > _RUN_GAP) + 1
+        starts = np.concatenate([[0], cut])
+        ends = np.concatenate([cut, [len(wanted)]])
+        runs = ends - starts >= _RUN_MIN
+        scattered = [wanted[a:b] for a, b in zip(starts[~runs], ends[~runs], strict=True)]
+        loose = np.concatenate(scattered).tolist() if scattered else []
         out: dict[int, str] = {}
         with self.engine.connect() as conn:
-            lo, hi = wanted[0], wanted[-1]
-            if hi - lo < 4 * len(wanted):  # dense (a leaked extract): one range scan
-                got = conn.execute(
-                    text(
-                        "SELECT row_no, ref FROM dataset_subjects "
-                        "WHERE version_id = :v AND row_no BETWEEN :lo AND :hi"
-                    ),
-                    {"v": self.version_id, "lo": lo, "hi": hi},
-                ).all()
-                keep = set(wanted)
-                return {int(r): ref for r, ref in got if r in keep}
-            for start in range(0, len(wanted), _IN_BATCH):
-                got = conn.execute(
-                    select(DatasetSubjectRow.row_no, DatasetSubjectRow.ref).where(
-                        DatasetSubjectRow.version_id == self.version_id,
-                        DatasetSubjectRow.row_no.in_(wanted[start : start + _IN_BATCH]),
-                    )
-                ).all()
-                out.update((int(r), ref) for r, ref in got)
+            pg = conn.dialect.name == "postgresql"
+            p = "%s" if pg else "?"
+            cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                ranged = (
+                    "SELECT row_no, ref FROM dataset_subjects "
+                    f"WHERE version_id = {p} AND row_no BETWEEN {p} AND {p}"
+                )
+                for a, b in zip(starts[runs].tolist(), ends[runs].tolist(), strict=True):
+                    lo, hi = int(wanted[a]), int(wanted[b - 1])
+                    cursor.execute(ranged, (self.version_id, lo, hi))
+                    got = dict(cursor.fetchall())
+                    if len(got) == b - a:  # every row of the range wanted
+                        out.update(got)
+                    else:
+                        out.update((r, got[r]) for r in wanted[a:b].tolist() if r in got)
+                for start in range(0, len(loose), _IN_BATCH):
+                    chunk = loose[start : start + _IN_BATCH]
+                    if pg:
+                        sql = (
+                            "SELECT row_no, ref FROM dataset_subjects "
+                            "WHERE version_id = %s AND row_no = ANY(%s)"
+                        )
+                        cursor.execute(sql, (self.version_id, chunk))
+                    else:
+                        marks = ",".join("?" * len(chunk))
+                        sql = (
+                            "SELECT row_no, ref FROM dataset_subjects "
+                            f"WHERE version_id = ? AND row_no IN ({marks})"
+                        )
+                        cursor.execute(sql, (self.version_id, *chunk))
+                    out.update(cursor.fetchall())
+            finally:
+                cursor.close()
         return out
+
+
+# Wanted rows at most _RUN_GAP apart, at least _RUN_MIN of them, are read as
+# one range (a row read and dropped costs less than a row looked up).
+_RUN_GAP = 4
+_RUN_MIN = 32
+# Refs kept per dataset version (about 150 bytes each: 40 MB at most).
+_REF_CACHE = 250_000
 
 
 def _info(d: DatasetRow, v: DatasetVersionRow) -> DatasetInfo:
