@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import compress
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -230,23 +231,35 @@ def registered_counts(
     matches: Iterable[RegisteredMatch],
 ) -> tuple[dict[str, int], dict[str, int], tuple[str, ...]]:
     """(people present by dataset, people possibly there by dataset,
-    sorted refs of the people present) over matches from any parts."""
-    # (version, row) as one int: version ids are unique across datasets, and
-    # an int hashes quicker than a tuple (a large table makes a million).
-    present: dict[str, set[str]] = {}
-    present_rows: set[int] = set()
-    possible: dict[str, set[int]] = {}
-    for dataset, version, row, is_present, _, _, ref in matches:
-        if is_present and ref is not None:
-            present.setdefault(dataset, set()).add(ref)
-            present_rows.add(version << 40 | row)
-        else:
-            possible.setdefault(dataset, set()).add(version << 40 | row)
-    maybe = {
-        d: n for d, rows in sorted(possible.items()) if (n := len(rows - present_rows))
-    }
-    refs = tuple(sorted({r for s in present.values() for r in s}))
-    return {d: len(s) for d, s in sorted(present.items())}, maybe, refs
+    sorted refs of the people present) over matches from any parts.
+
+    Column by column: a table of registered people gives a match per row,
+    and a scan of several such files a few million."""
+    rows = list(matches)
+    if not rows:
+        return {}, {}, ()
+    dataset, version, row, is_present, _, _, ref = zip(*rows, strict=True)
+    n = len(rows)
+    # (version, row) as one id: version ids are unique across datasets
+    key = np.fromiter(version, np.int64, n) << 40 | np.fromiter(row, np.int64, n)
+    known = np.fromiter(is_present, bool, n) & (np.array(ref, dtype=object) != None)  # noqa: E711
+    names = sorted(set(dataset))
+    which = (
+        np.zeros(n, np.int64)
+        if len(names) == 1
+        else np.fromiter(map({d: i for i, d in enumerate(names)}.__getitem__, dataset), np.int64, n)
+    )
+    here = pl.Series(key[known]).unique()
+    present: dict[str, int] = {}
+    maybe: dict[str, int] = {}
+    for i, name in enumerate(names):
+        mine = which == i
+        if people := len(set(compress(ref, known & mine))):
+            present[name] = people
+        doubtful = pl.Series(key[~known & mine]).unique()
+        if count := int((~doubtful.is_in(here.implode())).sum()):
+            maybe[name] = count
+    return present, maybe, tuple(sorted(set(compress(ref, known))))
 
 
 @dataclass(frozen=True, slots=True)
