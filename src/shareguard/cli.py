@@ -25,7 +25,7 @@ from shareguard.render import (
     file_to_json,
     print_table,
     summarise,
-    to_json,
+    summary_json,
     to_sarif,
     without_findings,
 )
@@ -172,7 +172,7 @@ def scan(
             raise _fail(str(exc)) from None
         err.print(f"{n} registered people written to {subjects}")
     if fmt is OutputFormat.json:
-        out.write('],"summary":' + json.dumps(to_json(result)["summary"]) + "}\n")
+        out.write('],"summary":' + json.dumps(summary_json(result)) + "}\n")
     elif fmt is OutputFormat.sarif:
         sys.stdout.write(json.dumps(to_sarif(result), indent=2) + "\n")
     else:

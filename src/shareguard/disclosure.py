@@ -21,7 +21,7 @@ from shareguard.model import UNIQUE_IDENTIFIERS, FileReport, ScanReport
 from shareguard.policy.agreements import Policy, load_policy
 from shareguard.policy.engine import AgreementVersion, Decision, RecipientDecision, decide
 from shareguard.policy.loading import agreement_versions
-from shareguard.render import to_json
+from shareguard.render import summary_json
 from shareguard.store.approvals import ApprovalStore
 from shareguard.store.audit import AuditLog
 from shareguard.store.quarantine import Quarantine
@@ -51,7 +51,7 @@ class CheckResult:
     def as_json(self) -> dict[str, Any]:
         return {
             **self.decision.as_dict(),
-            "scan": to_json(self.report)["summary"],
+            "scan": summary_json(self.report),
             "record_id": self.record_id,
             "approval_ids": list(self.approval_ids),
         }

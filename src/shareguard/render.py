@@ -127,16 +127,21 @@ def file_to_json(report: FileReport, *, reveal: bool = False) -> dict[str, Any]:
 def to_json(report: ScanReport, *, reveal: bool = False) -> dict[str, Any]:
     return {
         "files": [file_to_json(f, reveal=reveal) for f in report.files],
-        "summary": {
-            "files": len(report.files),
-            "data_subjects": report.data_subjects,
-            "registered_subjects": report.registered_subjects,
-            "possible_registered_subjects": report.possible_subjects,
-            "subject_refs": list(report.subject_refs),
-            "entities": report.entities,
-            "special_category": list(report.special_category),
-            "uninspectable": report.uninspectable,
-        },
+        "summary": summary_json(report),
+    }
+
+
+def summary_json(report: ScanReport) -> dict[str, Any]:
+    """The ``summary`` object of :func:`to_json` alone (no file is rendered)."""
+    return {
+        "files": len(report.files),
+        "data_subjects": report.data_subjects,
+        "registered_subjects": report.registered_subjects,
+        "possible_registered_subjects": report.possible_subjects,
+        "subject_refs": list(report.subject_refs),
+        "entities": report.entities,
+        "special_category": list(report.special_category),
+        "uninspectable": report.uninspectable,
     }
 
 
