@@ -56,7 +56,7 @@ from shareguard.detect.names import TITLES
 from shareguard.detect.types import Candidate
 from shareguard.keys import derive_key
 from shareguard.model import EntityType as E
-from shareguard.model import RegisteredMatch
+from shareguard.model import RegisteredMatch, sorted_distinct
 
 PURPOSE_DATASET_MATCH = b"shareguard/dataset-match/v1"  # index format 1 (keyed BLAKE2b)
 PURPOSE_DATASET_MATCH_V2 = b"shareguard/dataset-match/v2"  # index format 2 (SipHash-2-4)
@@ -680,15 +680,6 @@ def _by_row(found: list[Found]) -> Found:
     fields = np.bitwise_or.reduceat(fields[order], starts)
     cats = np.bitwise_or.reduceat(cats[order], starts)
     return rows[starts], fields, cats
-
-
-def sorted_distinct(values: np.ndarray) -> np.ndarray:
-    """``np.unique`` by sorting (numpy's hash-based unique is several times
-    slower on a hundred thousand distinct rows)."""
-    ordered: np.ndarray = np.sort(values)
-    first = np.ones(len(ordered), dtype=bool)
-    first[1:] = ordered[1:] != ordered[:-1]
-    return ordered[first]
 
 
 _CAT_BITS = len(ENTITY_ORDER)

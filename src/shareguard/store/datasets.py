@@ -40,11 +40,11 @@ from shareguard.detect.edm import (
     key_pattern,
     match_hasher,
     normalise_column,
-    sorted_distinct,
 )
 from shareguard.errors import ShareGuardError
 from shareguard.keys import HASH_PREFIX, PURPOSE_VALUE_HASH, derive_key
 from shareguard.model import EntityType as E
+from shareguard.model import sorted_distinct
 from shareguard.store.db import session_scope, write_transaction
 from shareguard.store.models import (
     DatasetIndexPart,
