@@ -33,8 +33,14 @@ _TO_STAR = str.maketrans(_ASCII_ALNUM, "*" * len(_ASCII_ALNUM))
 _DROP_ALNUM = str.maketrans("", "", _ASCII_ALNUM)
 
 
+def _count_alnum(value: str) -> int:
+    if value.isascii():
+        return len(value) - len(value.translate(_DROP_ALNUM))
+    return sum(ch.isalnum() for ch in value)
+
+
 def _mask_ascii(value: str, head: int, tail: int, n_alnum: int | None) -> str:
-    n = len(value) - len(value.translate(_DROP_ALNUM)) if n_alnum is None else n_alnum
+    n = _count_alnum(value) if n_alnum is None else n_alnum
     if n <= head + tail:
         head, tail = (1, 0) if n > 2 else (0, 0)
     start = _after_nth_alnum(value, head)
@@ -74,10 +80,7 @@ def mask(value: str, kind: str) -> str:
     elif kind == EntityType.PERSON:
         out = " ".join(_mask_run(word, 1, 0) for word in value.split(" "))
     else:
-        if value.isascii():
-            n = len(value) - len(value.translate(_DROP_ALNUM))
-        else:
-            n = sum(ch.isalnum() for ch in value)
+        n = _count_alnum(value)
         out = _mask_run(value, *_reveal_counts(n), n_alnum=n)
     if len(out) > _MAX_PREVIEW:
         out = out[: _MAX_PREVIEW - 1] + "…"
