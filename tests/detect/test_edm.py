@@ -346,10 +346,11 @@ def test_repeated_values_are_hashed_once_to_the_same_keys() -> None:
 
 def test_many_repeated_names_fold_as_one_at_a_time() -> None:
     raw = ["SMITH, Jane", "Dr José  García", "Madonna", None, "O'Brien, Siân", "ann JONES"]
-    names = pl.Series([raw[i % len(raw)] for i in range(3000)], dtype=pl.String)
+    n = 20_000  # enough rows for the fold-each-distinct-once path
+    names = pl.Series([raw[i % len(raw)] for i in range(n)], dtype=pl.String)
     folded = fold_names(names).to_list()
     one = [None if r is None else fold_name(r) for r in raw]
-    assert folded == [one[i % len(raw)] for i in range(3000)]
+    assert folded == [one[i % len(raw)] for i in range(n)]
 
 
 def test_merging_by_row_packed_or_not_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,15 +140,7 @@ def fold_names(names: pl.Series) -> pl.Series:
     """The name as matched: accents and case folded, "SURNAME, Given" turned
     round, titles and punctuation dropped, then first and last word only
     (middle names come and go between systems).  Null for one word."""
-    if len(names) > 1000:
-        distinct = names.unique()
-        if len(distinct) * 2 < len(names):  # names repeat: fold each once
-            table = pl.DataFrame({"v": distinct, "n": _fold_names(distinct)})
-            frame = pl.DataFrame({"v": names}).join(
-                table, on="v", how="left", maintain_order="left"
-            )
-            return frame["n"]
-    return _fold_names(names)
+    return _per_distinct(names, _fold_names).rename("n")
 
 
 def _fold_names(names: pl.Series) -> pl.Series:
@@ -184,8 +176,22 @@ def _values(values: pl.Series | Iterable[str]) -> pl.Series:
     return s.cast(pl.String)
 
 
+class _PairKeys:
+    """``pair_keys`` of a hasher: two fields joined into one value."""
+
+    __slots__ = ()
+
+    def keys(self, code: Field, values: pl.Series | Iterable[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def pair_keys(
+        self, code: Field, names: pl.Series | Iterable[str], others: pl.Series | Iterable[str]
+    ) -> np.ndarray:
+        return self.keys(code, _values(names) + "\x1e" + _values(others))
+
+
 @dataclass(frozen=True, slots=True)
-class MatchHasher:
+class MatchHasher(_PairKeys):
     """Keyed SipHash-2-4 match keys (index format 2), the field code in the
     low 4 bits.  ``key`` is 16 bytes."""
 
@@ -205,14 +211,9 @@ class MatchHasher:
         raw = siphash24(k0, k1, s, prefix=f"{int(code)}\x1f")
         return (raw & ~_LOW4) | np.uint64(int(code))
 
-    def pair_keys(
-        self, code: Field, names: pl.Series | Iterable[str], others: pl.Series | Iterable[str]
-    ) -> np.ndarray:
-        return self.keys(code, _values(names) + "\x1e" + _values(others))
-
 
 @dataclass(frozen=True, slots=True)
-class Blake2MatchHasher:
+class Blake2MatchHasher(_PairKeys):
     """Keyed BLAKE2b-64 match keys (index format 1: datasets registered
     before format 2), one ``hashlib`` call a value."""
 
@@ -236,11 +237,6 @@ class Blake2MatchHasher:
             append(h.digest())
         raw = np.frombuffer(b"".join(out), dtype="<u8").astype(np.uint64)
         return (raw & ~_LOW4) | np.uint64(int(code))
-
-    def pair_keys(
-        self, code: Field, names: pl.Series | Iterable[str], others: pl.Series | Iterable[str]
-    ) -> np.ndarray:
-        return self.keys(code, _values(names) + "\x1e" + _values(others))
 
 
 KeyHasher: TypeAlias = MatchHasher | Blake2MatchHasher
@@ -514,14 +510,22 @@ class Probe:
 
 def _keys_once(hasher: KeyHasher, code: Field, values: pl.Series) -> np.ndarray:
     """``hasher.keys``, hashing a value that repeats (a name, the people of a
-    payments table) once, when the first values say that many do."""
+    payments table) once."""
+    hashed = _per_distinct(
+        values, lambda v: pl.Series("h", hasher.keys(code, v), dtype=pl.UInt64)
+    )
+    return hashed.to_numpy()
+
+
+def _per_distinct(values: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``fn(values)``, computed once per distinct value when the first values
+    show that many repeat (names, the same people in a payments table)."""
     if len(values) >= 4 * _SAMPLE and values.head(_SAMPLE).n_unique() * 2 < _SAMPLE:
         distinct = values.unique()
-        hashed = pl.Series("h", hasher.keys(code, distinct), dtype=pl.UInt64)
-        table = pl.DataFrame({"v": distinct, "h": hashed})
+        table = pl.DataFrame({"v": distinct, "out": fn(distinct)})
         frame = pl.DataFrame({"v": values}).join(table, on="v", how="left", maintain_order="left")
-        return frame["h"].to_numpy()
-    return hasher.keys(code, values)
+        return frame["out"]
+    return fn(values)
 
 
 _SAMPLE = 2048
