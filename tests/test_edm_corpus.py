@@ -86,7 +86,7 @@ def test_registered_people_match_the_truth_exactly(corpus: tuple[Path, dict[str,
         if not key.startswith("files/"):
             continue
         report = parts[key]
-        refs = [m.ref for m in report.registered if m.present and m.ref]
+        refs = [m.ref for m in report.registered_matches() if m.present and m.ref]
         found = {r.key for r in store.resolve(refs).values()}
         assert found == set(gold["data_subjects"]["registered_keys"]), key
         assert len(found) == len(refs), key  # every ref resolves, none twice
@@ -94,10 +94,12 @@ def test_registered_people_match_the_truth_exactly(corpus: tuple[Path, dict[str,
     assert checked > 1000
     # the variants the corpus holds were all needed: "SURNAME, Forename", dd/mm/yyyy and
     # dd-Mon-yyyy dates, NI numbers with spaces, name + postcode in an e-mail body
-    fields = {f for p in parts.values() for m in p.registered if m.present for f in m.fields}
+    fields = {
+        f for p in parts.values() for m in p.registered_matches() if m.present for f in m.fields
+    }
     assert {"PERSON", "DATE_OF_BIRTH", "UK_POSTCODE", "UK_NINO", "UK_NHS"} <= fields
     body = parts["files/discharge_planning.eml"]
-    assert {m.fields for m in body.registered} == {("PERSON", "UK_POSTCODE")}
+    assert {m.fields for m in body.registered_matches()} == {("PERSON", "UK_POSTCODE")}
 
 
 def test_scan_subjects_writes_the_people_and_json_counts_them(

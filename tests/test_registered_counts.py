@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shareguard.model import RegisteredMatch, registered_counts
+from shareguard.model import Registered, RegisteredMatch, registered_counts
 
 
 def _plain(
@@ -50,7 +50,7 @@ _MATCH = st.tuples(
 
 @given(st.lists(_MATCH, max_size=40))
 def test_counts_follow_the_plain_rule(matches: list[RegisteredMatch]) -> None:
-    assert registered_counts(iter(matches)) == _plain(matches)
+    assert registered_counts(Registered.from_matches(matches)) == _plain(matches)
 
 
 def test_nothing_registered() -> None:

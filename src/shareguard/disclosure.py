@@ -81,7 +81,7 @@ def registered_payload(report: ScanReport) -> dict[str, Any]:
     subjects: dict[str, dict[str, Any]] = {}
     for top in report.files:
         for part in top.walk():
-            for m in part.registered:
+            for m in part.registered_matches():
                 if not m.present or m.ref is None:
                     continue
                 entry = subjects.setdefault(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -227,43 +226,113 @@ class RegisteredMatch(NamedTuple):
     ref: str | None = None
 
 
+# (matched field types, categories found with the person) of a kind of match
+Explained = tuple[tuple[str, ...], tuple[str, ...]]
+_REGISTERED_SCHEMA = {"row": pl.Int64, "present": pl.Boolean, "kind": pl.UInt32, "ref": pl.String}
+
+
+@dataclass(frozen=True, eq=False)
+class Registered:
+    """The people of one registered dataset version found in one part,
+    column by column: a table of registered people is a million matches,
+    which as a million Python objects would cost more to build, count,
+    pickle between processes and merge than finding them did.
+
+    ``people`` has a line per person: ``row`` in the version, ``present``,
+    ``kind`` (index into ``explained``: which field types matched and which
+    entity types were found with them; a few kinds serve every person) and
+    ``ref`` (null for a possible match).  Iterating gives
+    :class:`RegisteredMatch` values, for the few who want them one by one."""
+
+    dataset: str
+    version_id: int
+    people: pl.DataFrame
+    explained: tuple[Explained, ...]
+
+    def __len__(self) -> int:
+        return self.people.height
+
+    def __iter__(self) -> Iterator[RegisteredMatch]:
+        said = self.explained
+        for row, present, kind, ref in self.people.iter_rows():
+            fields, cats = said[kind]
+            yield RegisteredMatch(self.dataset, self.version_id, row, present, fields, cats, ref)
+
+    @classmethod
+    def build(
+        cls,
+        dataset: str,
+        version_id: int,
+        rows: Sequence[int] | np.ndarray[Any, Any],
+        present: Sequence[bool] | np.ndarray[Any, Any],
+        kinds: Sequence[int] | np.ndarray[Any, Any],
+        refs: Sequence[str | None],
+        explained: Sequence[Explained],
+    ) -> Registered:
+        people = pl.DataFrame(
+            {"row": rows, "present": present, "kind": kinds, "ref": refs},
+            schema=_REGISTERED_SCHEMA,
+        )
+        return cls(dataset, version_id, people, tuple(explained))
+
+    @classmethod
+    def from_matches(cls, matches: Iterable[RegisteredMatch]) -> tuple[Registered, ...]:
+        """Matches one by one gathered into blocks, one per dataset version."""
+        by: dict[tuple[str, int], list[RegisteredMatch]] = {}
+        for m in matches:
+            by.setdefault((m.dataset, m.version_id), []).append(m)
+        out = []
+        for (dataset, version), ms in by.items():
+            kinds: dict[Explained, int] = {}
+            kind = [kinds.setdefault((m.fields, m.categories), len(kinds)) for m in ms]
+            out.append(
+                cls.build(
+                    dataset,
+                    version,
+                    [m.row for m in ms],
+                    [m.present for m in ms],
+                    kind,
+                    [m.ref for m in ms],
+                    list(kinds),
+                )
+            )
+        return tuple(out)
+
+
 def registered_counts(
-    matches: Iterable[RegisteredMatch],
+    blocks: Iterable[Registered],
 ) -> tuple[dict[str, int], dict[str, int], tuple[str, ...]]:
     """(people present by dataset, people possibly there by dataset,
-    sorted refs of the people present) over matches from any parts.
-
-    Column by column: a table of registered people gives a match per row,
-    and a scan of several such files a few million."""
-    rows = list(matches)
-    if not rows:
+    sorted refs of the people present) over the blocks of any parts.  A
+    person present in one part is not also possibly there in another."""
+    frames = [
+        b.people.select(
+            "ref",
+            "present",
+            dataset=pl.lit(b.dataset, pl.String),
+            # (version, row) as one id: version ids are unique across datasets
+            key=pl.lit(b.version_id, pl.Int64) * (1 << 40) + pl.col("row"),
+        )
+        for b in blocks
+        if b.people.height
+    ]
+    if not frames:
         return {}, {}, ()
-    # one column at a time: zip(*rows) over a million tuples is far slower
-    dataset, version, row, is_present, ref = (
-        list(map(itemgetter(i), rows)) for i in (0, 1, 2, 3, 6)
+    every = pl.concat(frames, rechunk=False)
+    known = pl.col("present") & pl.col("ref").is_not_null()
+    here = every.filter(known)
+    present = here.group_by("dataset").agg(pl.col("ref").n_unique())
+    maybe = (
+        every.filter(~known & ~pl.col("key").is_in(here["key"].implode()))
+        .group_by("dataset")
+        .agg(pl.col("key").n_unique())
     )
-    n = len(rows)
-    # (version, row) as one id: version ids are unique across datasets
-    key = np.fromiter(version, np.int64, n) << 40 | np.fromiter(row, np.int64, n)
-    refs = np.array(ref, dtype=object)
-    known = np.fromiter(is_present, bool, n) & (refs != None)  # noqa: E711
-    names = sorted(set(dataset))
-    which = (
-        np.zeros(n, np.int64)
-        if len(names) == 1
-        else np.fromiter(map({d: i for i, d in enumerate(names)}.__getitem__, dataset), np.int64, n)
-    )
-    here = pl.Series(key[known]).unique()
-    present: dict[str, int] = {}
-    maybe: dict[str, int] = {}
-    for i, name in enumerate(names):
-        mine = which == i
-        if people := len(set(refs[known & mine].tolist())):
-            present[name] = people
-        doubtful = pl.Series(key[~known & mine]).unique()
-        if count := int((~doubtful.is_in(here.implode())).sum()):
-            maybe[name] = count
-    return present, maybe, tuple(sorted(set(refs[known].tolist())))
+    refs = here["ref"].unique().sort()
+    return _by_dataset(present), _by_dataset(maybe), tuple(refs.to_list())
+
+
+def _by_dataset(counts: pl.DataFrame) -> dict[str, int]:
+    return {d: int(n) for d, n in sorted(counts.iter_rows()) if n}
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,13 +355,19 @@ class FileReport:
     # several parts (see merge_subjects).  Not output.
     subjects: pl.DataFrame | None = None
     subjects_overflow: int = 0  # people counted beyond the deduplication bound
-    # Registered people (exact data match) in this part's own content.
-    registered: tuple[RegisteredMatch, ...] = ()
+    # Registered people (exact data match) in this part's own content, a
+    # block per dataset version.
+    registered: tuple[Registered, ...] = ()
 
     def walk(self) -> Iterator[FileReport]:
         yield self
         for p in self.parts:
             yield from p.walk()
+
+    def registered_matches(self) -> Iterator[RegisteredMatch]:
+        """This part's own registered people, one by one."""
+        for block in self.registered:
+            yield from block
 
     @property
     def has_personal_data(self) -> bool:

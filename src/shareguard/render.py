@@ -82,7 +82,7 @@ def _people(files: tuple[FileReport, ...]) -> int:
 def summarise(files: tuple[FileReport, ...]) -> ScanReport:
     people = files[0].data_subjects if len(files) == 1 else _people(files)
     every = [r for f in files for r in f.walk()]
-    present, possible, refs = registered_counts(m for r in every for m in r.registered)
+    present, possible, refs = registered_counts(b for r in every for b in r.registered)
     return ScanReport(
         files=files,
         data_subjects=people,
@@ -106,7 +106,7 @@ def without_findings(report: FileReport) -> FileReport:
 
 def file_to_json(report: FileReport, *, reveal: bool = False) -> dict[str, Any]:
     # registered people in this part and everything nested in it, like data_subjects
-    present, possible, refs = registered_counts(m for r in report.walk() for m in r.registered)
+    present, possible, refs = registered_counts(b for r in report.walk() for b in r.registered)
     return {
         "path": report.path,
         "type": report.media_type,

@@ -39,7 +39,14 @@ from shareguard.detect.edm import (
 from shareguard.detect.scanner import Scanner
 from shareguard.detect.types import Candidate
 from shareguard.keys import ValueHasher, derive_key
-from shareguard.model import Document, FileReport, RegisteredMatch, Table, registered_counts
+from shareguard.model import (
+    Document,
+    FileReport,
+    Registered,
+    RegisteredMatch,
+    Table,
+    registered_counts,
+)
 
 ROOT = bytes(range(32))
 
@@ -98,11 +105,11 @@ def scan_text(index: EdmIndex, text: str) -> FileReport:
 
 
 def present(report: FileReport) -> dict[int, RegisteredMatch]:
-    return {m.row: m for m in report.registered if m.present}
+    return {m.row: m for m in report.registered_matches() if m.present}
 
 
 def possible(report: FileReport) -> set[int]:
-    return {m.row for m in report.registered if not m.present}
+    return {m.row for m in report.registered_matches() if not m.present}
 
 
 # --------------------------------------------------------------------------- normalising
@@ -285,7 +292,7 @@ def test_a_dataset_in_the_old_format_matches_beside_a_new_one() -> None:
     )
     index = EdmIndex(old.hasher, (old.datasets[0], ds), ((1, 1), (2, 2)))
     report = scan_rows(index, [["Name", "Date of birth"], ["JONES, Ann", "14/03/1980"]])
-    got = {(m.dataset, m.row, m.fields) for m in report.registered if m.present}
+    got = {(m.dataset, m.row, m.fields) for m in report.registered_matches() if m.present}
     assert got == {
         ("old", 0, ("PERSON", "DATE_OF_BIRTH")),
         ("legacy", 0, ("PERSON", "DATE_OF_BIRTH")),
@@ -487,7 +494,11 @@ def test_counts_merge_across_parts() -> None:
     b = RegisteredMatch("hr", 1, 0, True, ("KEY",), (), "hk1:a")
     c = RegisteredMatch("hr", 1, 1, False, ("PERSON",), ())
     d = RegisteredMatch("hr", 1, 0, False, ("PERSON",), ())  # present elsewhere
-    assert registered_counts([a, b, c, d]) == ({"hr": 1}, {"hr": 1}, ("hk1:a",))
+    assert registered_counts(Registered.from_matches([a, b, c, d])) == (
+        {"hr": 1},
+        {"hr": 1},
+        ("hk1:a",),
+    )
 
 
 def test_no_dataset_means_nothing_matched() -> None:

@@ -140,12 +140,12 @@ def test_loaded_index_matches_in_a_scan(store: DatasetStore) -> None:
     ]
     table = Table.from_rows("t", rows)
     report = scanner.scan(Document("t.csv", "text/csv", tables=(table,)))
-    refs = {m.dataset: m.ref for m in report.registered if m.present}
+    refs = {m.dataset: m.ref for m in report.registered_matches() if m.present}
     assert set(refs) == {"hr", "payroll"}
     assert store.resolve([refs["hr"]])[refs["hr"]].key == "QX-40018"
     store.drop("payroll")  # the next scan sees the change
     report = scanner.scan(Document("t.csv", "text/csv", tables=(table,)))
-    assert {m.dataset for m in report.registered} == {"hr"}
+    assert {m.dataset for m in report.registered_matches()} == {"hr"}
 
 
 def test_no_plain_value_in_the_store(store: DatasetStore, engine: Engine) -> None:
@@ -176,7 +176,7 @@ def _scan_vexworth(store: DatasetStore) -> set[str | None]:
     report = Scanner(ValueHasher.from_root(root), edm=source).scan(
         Document("t.csv", "text/csv", tables=(table,))
     )
-    return {m.ref for m in report.registered if m.present}
+    return {m.ref for m in report.registered_matches() if m.present}
 
 
 def _set_spec(store: DatasetStore, **changes: object) -> None:

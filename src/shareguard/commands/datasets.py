@@ -270,7 +270,7 @@ def write_subjects(path: Path, reports: Iterable[FileReport]) -> int:
     found: dict[str, tuple[str, set[str], set[str]]] = {}
     for top in reports:
         for part in top.walk():
-            for m in part.registered:
+            for m in part.registered_matches():
                 if m.present and m.ref is not None:
                     slot = found.setdefault(m.ref, (m.dataset, set(), set()))
                     slot[1].update(m.fields)

@@ -36,7 +36,6 @@ scan of 10 M identifier cells against a 10 M-row dataset expects 9e-5 false
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
 import struct
@@ -56,7 +55,7 @@ from shareguard.detect.names import TITLES
 from shareguard.detect.types import Candidate
 from shareguard.keys import derive_key
 from shareguard.model import EntityType as E
-from shareguard.model import RegisteredMatch, sorted_distinct
+from shareguard.model import Registered, sorted_distinct
 
 PURPOSE_DATASET_MATCH = b"shareguard/dataset-match/v1"  # index format 1 (keyed BLAKE2b)
 PURPOSE_DATASET_MATCH_V2 = b"shareguard/dataset-match/v2"  # index format 2 (SipHash-2-4)
@@ -129,6 +128,7 @@ _PAIRED: dict[str, Field] = {
 }
 _LOW4 = np.uint64(0xF)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
+_EMPTY_I64 = np.zeros(0, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------- normalising
@@ -511,9 +511,7 @@ class Probe:
 def _keys_once(hasher: KeyHasher, code: Field, values: pl.Series) -> np.ndarray:
     """``hasher.keys``, hashing a value that repeats (a name, the people of a
     payments table) once."""
-    hashed = _per_distinct(
-        values, lambda v: pl.Series("h", hasher.keys(code, v), dtype=pl.UInt64)
-    )
+    hashed = _per_distinct(values, lambda v: pl.Series("h", hasher.keys(code, v), dtype=pl.UInt64))
     return hashed.to_numpy()
 
 
@@ -612,51 +610,41 @@ class PartMatches:
         bits = np.left_shift(np.int64(1), c)
         self.present.setdefault(d, []).append((r, bits, probe.categories(g)))
 
-    def results(self, index: EdmIndex) -> tuple[RegisteredMatch, ...]:
-        # A table of registered people makes a RegisteredMatch each: with the
-        # collector running, they would trigger collections, some of them
-        # over every object of the process (the language model's included).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._results(index)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _results(self, index: EdmIndex) -> tuple[RegisteredMatch, ...]:
-        out: list[RegisteredMatch] = []
+    def results(self, index: EdmIndex) -> tuple[Registered, ...]:
+        """A block per dataset with someone found: the people present (their
+        fields and categories merged over every hit) and those possibly there."""
+        out: list[Registered] = []
         for d in sorted(set(self.present) | set(self.possible)):
             ds = index.datasets[d]
             rows, fields, cats = _by_row(self.present.get(d, []))
-            if rows.size:
-                row_list = rows.tolist()
-                refs = ds.refs(row_list)
-                # one explanation per distinct (fields, categories), not per person
-                combos, which = np.unique((fields << _CAT_BITS) | cats, return_inverse=True)
-                mask = (1 << _CAT_BITS) - 1
-                said = [_explained(c >> _CAT_BITS, c & mask) for c in combos.tolist()]
-                chosen = [said[i] for i in which.tolist()]
-                out.extend(
-                    map(
-                        RegisteredMatch,
-                        repeat(ds.name),
-                        repeat(ds.version_id),
-                        row_list,
-                        repeat(True),
-                        [t for t, _ in chosen],
-                        [k for _, k in chosen],
-                        map(refs.get, row_list),
-                    )
-                )
+            # one explanation per distinct (fields, categories), not per person
+            combos, kinds = np.unique((fields << _CAT_BITS) | cats, return_inverse=True)
+            mask = (1 << _CAT_BITS) - 1
+            explained = [_explained(c >> _CAT_BITS, c & mask) for c in combos.tolist()]
+            row_list = rows.tolist()
+            found = ds.refs(row_list) if row_list else {}
+            refs: list[str | None] = list(map(found.get, row_list))
             maybe = self.possible.get(d)
+            only = _EMPTY_I64
             if maybe:
                 only = sorted_distinct(np.concatenate(maybe))
                 only = only[~np.isin(only, rows)]
-                out.extend(
-                    RegisteredMatch(ds.name, ds.version_id, r, False, _PERSON_TYPES, _PERSON_TYPES)
-                    for r in only.tolist()
+            if only.size:
+                kinds = np.concatenate([kinds, np.full(only.size, len(explained))])
+                explained.append((_PERSON_TYPES, _PERSON_TYPES))
+                refs.extend(repeat(None, only.size))
+            is_present = np.arange(rows.size + only.size) < rows.size
+            out.append(
+                Registered.build(
+                    ds.name,
+                    ds.version_id,
+                    np.concatenate([rows, only]),
+                    is_present,
+                    kinds,
+                    refs,
+                    explained,
                 )
+            )
         return tuple(out)
 
 

@@ -34,7 +34,7 @@ from shareguard.model import (
     FileReport,
     Finding,
     Location,
-    RegisteredMatch,
+    Registered,
     SpecialCategory,
     count_subjects,
     merge_subjects,
@@ -178,7 +178,7 @@ class _PartResult:
     special: set[str] = field(default_factory=set)
     findings_dropped: int = 0
     notes: list[str] = field(default_factory=list)
-    registered: tuple[RegisteredMatch, ...] = ()
+    registered: tuple[Registered, ...] = ()
 
 
 def _some(index: EdmIndex | None) -> EdmIndex:
