@@ -792,6 +792,11 @@ def _match(
     people = people.with_columns(v=fold_names(people["v"])).drop_nulls()
     if _several(sources, E.PERSON.value):
         people = people.unique(["row", "v"])
+    # a name no dataset holds matches nobody, alone or paired (a pair key is
+    # registered only beside its name's own): its pairs are not even hashed
+    people = people.filter(pl.col("v").is_in(_registered_names(index, people["v"]).implode()))
+    if not people.height:
+        return
     second.put(Field.PERSON, people["row"].to_numpy(), people["v"])
     for entity, code in _PAIRED.items():
         other = _long(sources, entity)
@@ -803,6 +808,18 @@ def _match(
         if pairs.height:
             second.put(code, pairs["row"].to_numpy(), pairs["v"] + "\x1e" + pairs["v_right"])
     matches.add(index, second.probe(categories))
+
+
+def _registered_names(index: EdmIndex, names: pl.Series) -> pl.Series:
+    """The distinct (folded) names of ``names`` that some dataset holds."""
+    distinct = names.unique()
+    hit = np.zeros(len(distinct), dtype=bool)
+    for ds in index.datasets:
+        if Field.PERSON in ds.fields and ds.keys.size:
+            keys = index.hasher_of(ds).keys(Field.PERSON, distinct)
+            at = np.minimum(np.searchsorted(ds.keys, keys), len(ds.keys) - 1)
+            hit |= ds.keys[at] == keys
+    return distinct.filter(pl.Series(hit))
 
 
 _LONG = {"row": pl.Int64, "v": pl.String}
