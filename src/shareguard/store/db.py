@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shareguard.config import Settings, get_settings
 from shareguard.errors import ShareGuardError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_MS = 60_000
 # Arbitrary constant identifying ShareGuard's migration lock among advisory locks.
@@ -97,6 +97,10 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
 
 def _alembic_config(conn: Connection) -> Config:
+    # Alembic is imported where it is used: a scan that only reads the
+    # store (the match index) need not load it.
+    from alembic.config import Config
+
     # Alembic needs a real directory; the package is always installed
     # unzipped (src layout, wheel), so the module's own path is one.
     cfg = Config()
@@ -115,6 +119,8 @@ def upgrade(target: Settings | Engine | None = None, revision: str = "heads") ->
     """Migrate the database to ``revision``.  Safe to run from several
     processes at once: they queue on a lock and the later ones find nothing
     to do."""
+    from alembic import command
+
     engine, owned = _as_engine(target)
     try:
         with write_transaction(engine) as conn:
@@ -129,6 +135,8 @@ def upgrade(target: Settings | Engine | None = None, revision: str = "heads") ->
 def current_revision(engine: Engine) -> str | None:
     """The schema revision(s) of the database, comma-separated when the
     migration graph has several heads."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         heads = MigrationContext.configure(conn).get_current_heads()
     return ",".join(sorted(heads)) or None
@@ -171,6 +179,7 @@ def brief_error(exc: Exception) -> str:
 
 
 def head_revision() -> str | None:
+    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     cfg = Config()
