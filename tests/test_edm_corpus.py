@@ -25,6 +25,7 @@ from shareguard.store.db import make_engine
 
 GENERATOR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "make_dev_corpus.py"
 runner = CliRunner()
+SHAREGUARD = str(Path(sys.executable).with_name("shareguard"))
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +133,30 @@ def test_scan_subjects_writes_the_people_and_json_counts_them(
     assert {r["dataset"] for r in rows} == {"tenants"}
     assert "NI number" in rows[0]["matched"]
     assert target.stat().st_mode & 0o077 == 0  # personal data: owner only
+
+
+def test_workers_match_as_one_process(corpus: tuple[Path, dict[str, Any]]) -> None:
+    """--jobs 2 forks workers from a process that already loaded the match
+    index (and so holds pooled connections to the store): they read the
+    subject refs through their own and find the same people.  Run as the
+    command itself: workers are forked, and this test process has polars
+    threads of its own that a forked child would wait on for ever."""
+    out, _ = corpus
+    _register(out)
+    docs = []
+    for jobs in ("1", "2"):
+        got = subprocess.run(
+            [SHAREGUARD, "scan", str(out / "files"), "--format", "json", "--jobs", jobs],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert got.returncode == 1, got.stderr
+        docs.append(json.loads(got.stdout))
+    one, two = docs
+    assert one["summary"]["registered_subjects"]["tenants"] > 0
+    assert two["summary"] == one["summary"]
+    assert [f["subject_refs"] for f in two["files"]] == [f["subject_refs"] for f in one["files"]]
 
 
 def test_check_records_the_registered_people(corpus: tuple[Path, dict[str, Any]]) -> None:

@@ -6,6 +6,7 @@ spread over worker processes (each loads the detectors once).
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -77,7 +78,11 @@ def edm_source(settings: Settings, root: bytes) -> EdmSource:
     else:
         path = settings.home.resolve() / "shareguard.db"
         signature = partial(_sqlite_signature, path)
-    return EdmSource(load=lambda: store().load_index(), signature=signature)
+    def forked() -> None:
+        if engine:  # the parent's pooled connections are not the child's to use
+            engine[0].dispose(close=False)
+
+    return EdmSource(load=lambda: store().load_index(), signature=signature, forked=forked)
 
 
 def _sqlite_signature(path: Path) -> tuple[tuple[int, int], ...]:
@@ -114,13 +119,14 @@ def scan_file(path: str, settings: Settings, scanner: Scanner) -> FileReport:
     return report
 
 
-# Worker-process state: built once per process by the pool initialiser.
+# Worker-process state: the scanner the parent built and warmed before it
+# forked the workers, shared copy-on-write (lexicons, match index).
 _worker: tuple[Settings, Scanner] | None = None
 
 
-def _init_worker(settings: Settings, reveal: bool) -> None:
-    global _worker
-    _worker = (settings, make_scanner(settings, reveal=reveal))
+def _init_worker() -> None:
+    assert _worker is not None
+    _worker[1].forked()
 
 
 def _scan_in_worker(path: str) -> FileReport:
@@ -132,15 +138,30 @@ def iter_reports(
     paths: Sequence[str], settings: Settings, *, reveal: bool = False, jobs: int = 1
 ) -> Iterator[FileReport]:
     """Scan each path, yielding reports in the order of ``paths``."""
+    global _worker
+    scanner = make_scanner(settings, reveal=reveal)
     if jobs <= 1 or len(paths) <= 1 or STDIN in paths:
-        scanner = make_scanner(settings, reveal=reveal)
         for p in paths:
             yield scan_file(p, settings, scanner)
         return
-    settings.secret_key_bytes()  # create the key once, before workers race for it
+    # Loaded once here rather than in every worker: the key (before workers
+    # race to create it), the lexicons and the match index.  Workers are
+    # forked, so they start with these and with every module imported.  They
+    # are forked (all of them, as map submits every path) before this process
+    # runs any polars query: a child forked after that would wait for ever on
+    # polars threads that only the parent has.
+    settings.secret_key_bytes()
+    scanner.warm()
+    _worker = (settings, scanner)
     workers = min(jobs, len(paths))
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings, reveal)) as ex:
-        yield from ex.map(_scan_in_worker, paths, chunksize=1)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker
+    )
+    try:
+        with pool as ex:
+            yield from ex.map(_scan_in_worker, paths, chunksize=1)
+    finally:
+        _worker = None
 
 
 def scan_paths(

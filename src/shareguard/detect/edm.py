@@ -448,6 +448,9 @@ class EdmSource:
 
     load: Callable[[], EdmIndex]
     signature: Callable[[], tuple[tuple[int, int], ...]]
+    # what a forked child must do before it reads the store through the
+    # parent's connections (drop them from its own pool)
+    forked: Callable[[], None] | None = None
     check_every: float = 2.0
     _index: EdmIndex | None = None
     _checked: float = 0.0

