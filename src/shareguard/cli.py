@@ -20,14 +20,13 @@ from shareguard import __version__, logs
 from shareguard.config import get_settings
 from shareguard.errors import ShareGuardError
 from shareguard.model import FileReport
-from shareguard.pipeline import expand_paths, iter_reports
+from shareguard.pipeline import expand_paths, iter_scanned
 from shareguard.render import (
     file_to_json,
     print_table,
     summarise,
     summary_json,
     to_sarif,
-    without_findings,
 )
 
 EXIT_CLEAN = 0
@@ -151,13 +150,18 @@ def scan(
             disable=not show_progress,
         ) as progress:
             task = progress.add_task("scanning", total=len(files))
-            for report in iter_reports(files, settings, reveal=reveal, jobs=jobs):
-                if fmt is OutputFormat.json:
-                    # stream each file's findings out, keep only counts for the summary
-                    out.write(
-                        ("," if reports else "") + json.dumps(file_to_json(report, reveal=reveal))
-                    )
-                    report = without_findings(report)
+            # JSON streams each file out as it comes (rendered where it was
+            # scanned) and keeps only its counts for the summary
+            render = (
+                (lambda r: json.dumps(file_to_json(r, reveal=reveal)))
+                if fmt is OutputFormat.json
+                else None
+            )
+            for report, text in iter_scanned(
+                files, settings, reveal=reveal, jobs=jobs, render=render
+            ):
+                if text is not None:
+                    out.write(("," if reports else "") + text)
                 reports.append(report)
                 progress.advance(task)
     except ShareGuardError as exc:

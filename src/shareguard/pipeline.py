@@ -24,7 +24,7 @@ from shareguard.errors import InputError
 from shareguard.extract import extract_bytes, extract_path
 from shareguard.keys import ValueHasher
 from shareguard.model import FileReport, ScanReport
-from shareguard.render import summarise
+from shareguard.render import summarise, without_findings
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +78,7 @@ def edm_source(settings: Settings, root: bytes) -> EdmSource:
     else:
         path = settings.home.resolve() / "shareguard.db"
         signature = partial(_sqlite_signature, path)
+
     def forked() -> None:
         if engine:  # the parent's pooled connections are not the child's to use
             engine[0].dispose(close=False)
@@ -119,9 +120,16 @@ def scan_file(path: str, settings: Settings, scanner: Scanner) -> FileReport:
     return report
 
 
+# What a scan hands back for each file: its report, and with a renderer, the
+# report without its findings and the findings rendered (where the file was
+# scanned: a worker renders its own files, and ships text rather than tens of
+# thousands of findings to be pickled and rendered one by one by the parent).
+Render = Callable[[FileReport], str]
+Scanned = tuple[FileReport, str | None]
+
 # Worker-process state: the scanner the parent built and warmed before it
 # forked the workers, shared copy-on-write (lexicons, match index).
-_worker: tuple[Settings, Scanner] | None = None
+_worker: tuple[Settings, Scanner, Render | None] | None = None
 
 
 def _init_worker() -> None:
@@ -129,20 +137,41 @@ def _init_worker() -> None:
     _worker[1].forked()
 
 
-def _scan_in_worker(path: str) -> FileReport:
+def _scan_in_worker(path: str) -> Scanned:
     assert _worker is not None
-    return scan_file(path, *_worker)
+    settings, scanner, render = _worker
+    return _scanned(scan_file(path, settings, scanner), render)
+
+
+def _scanned(report: FileReport, render: Render | None) -> Scanned:
+    if render is None:
+        return report, None
+    return without_findings(report), render(report)
 
 
 def iter_reports(
     paths: Sequence[str], settings: Settings, *, reveal: bool = False, jobs: int = 1
 ) -> Iterator[FileReport]:
     """Scan each path, yielding reports in the order of ``paths``."""
+    for report, _ in iter_scanned(paths, settings, reveal=reveal, jobs=jobs):
+        yield report
+
+
+def iter_scanned(
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    reveal: bool = False,
+    jobs: int = 1,
+    render: Render | None = None,
+) -> Iterator[Scanned]:
+    """Scan each path, yielding in the order of ``paths`` its report and,
+    given ``render``, the report without findings and ``render(report)``."""
     global _worker
     scanner = make_scanner(settings, reveal=reveal)
     if jobs <= 1 or len(paths) <= 1 or STDIN in paths:
         for p in paths:
-            yield scan_file(p, settings, scanner)
+            yield _scanned(scan_file(p, settings, scanner), render)
         return
     # Loaded once here rather than in every worker: the key (before workers
     # race to create it), the lexicons and the match index.  Workers are
@@ -152,7 +181,7 @@ def iter_reports(
     # polars threads that only the parent has.
     settings.secret_key_bytes()
     scanner.warm()
-    _worker = (settings, scanner)
+    _worker = (settings, scanner, render)
     workers = min(jobs, len(paths))
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker
