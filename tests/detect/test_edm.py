@@ -28,8 +28,10 @@ from shareguard.detect.edm import (
     MatchHasher,
     build_match_keys,
     explain,
+    fold_key,
     fold_name,
     fold_names,
+    key_candidates,
     key_pattern,
     match_hasher,
     normalise_column,
@@ -596,3 +598,36 @@ def test_a_scan_with_nothing_registered_opens_no_database(tmp_path: Path) -> Non
         "assert not (s.home / 'shareguard.db').exists()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+_KEY_SETS = st.sampled_from(
+    [["EMP00101", "EMP00417"], ["1234567", "7654321"], ["AB-12/3.4_5", "CD-99/1.0_0"], ["T0001"]]
+)
+# cells near keys: key characters, lower case, white space, and characters
+# that upper-case to ASCII or grow ("ß" -> "SS", "ﬀ" -> "FF", "ı" -> "I")
+_CELL = st.text(
+    alphabet=st.sampled_from(list("EMPABCDT0123456789-/._ empabcdt\t\u00a0ßﬀıſ,:é")), max_size=14
+)
+
+
+@given(keys=_KEY_SETS, cells=st.lists(_CELL, max_size=30))
+def test_key_prefilter_passes_every_cell_that_folds_into_a_key(
+    keys: list[str], cells: list[str]
+) -> None:
+    pattern = key_pattern(pl.Series(keys))
+    assert pattern is not None
+    frame = pl.DataFrame({"v": [*cells, *keys]}, schema={"v": pl.String})
+    got = frame.select(
+        passes=key_candidates(pl.col("v"), [pattern]),
+        key=pl.col("v").str.contains("[0-9]") & fold_key(pl.col("v")).str.contains(f"^{pattern}$"),
+    )
+    assert not (got["key"] & ~got["passes"]).any(), frame.filter(got["key"] & ~got["passes"])
+    assert got["passes"].tail(len(keys)).all()
+
+
+def test_key_prefilter_drops_cells_that_cannot_be_keys() -> None:
+    pattern = key_pattern(pl.Series(["EMP00101", "EMP00417"]))
+    assert pattern is not None
+    cells = pl.DataFrame({"v": ["Band 3", "45000.00", "Finance", "emp 00101", "EMP0010"]})
+    got = cells.select(key_candidates(pl.col("v"), [pattern])).to_series().to_list()
+    assert got == [False, False, False, True, False]

@@ -425,6 +425,12 @@ class EdmIndex:
         return f"^(?:{'|'.join(shapes)})$" if shapes else None
 
     @cached_property
+    def key_cells(self) -> pl.Expr:
+        """A cheap test that every raw cell (column ``v``) that folds into a
+        :attr:`key_shape` value passes, so that only those are folded."""
+        return key_candidates(pl.col("v"), [d.key_pattern for d in self.datasets if d.key_pattern])
+
+    @cached_property
     def wanted(self) -> frozenset[str]:
         """The entity types some dataset matches (alone or paired with the name)."""
         return frozenset(e for e in (*_ENTITY_FIELD, *_PAIRED, E.PERSON.value) if self.wants(e))
@@ -778,7 +784,7 @@ def _match(
                 pl.DataFrame({"v": cells})
                 .lazy()
                 .with_row_index("row", offset=key_group)
-                .filter(pl.col("v").str.contains("[0-9]"))  # before folding: fewer to fold
+                .filter(index.key_cells)  # before folding: fewer to fold
                 .with_columns(fold_key(pl.col("v")))
                 .filter(pl.col("v").str.contains(shape))
                 .collect()
@@ -1152,6 +1158,27 @@ def key_pattern(keys: pl.Series) -> str | None:
         "\\" + m if m in "-." else m for m in sorted(marks)
     )
     return f"[{chars}]{{{lo},{hi}}}"
+
+
+_KEY_PATTERN = re.compile(r"\[([A-Z0-9\\\-/._]+)\]\{(\d+),(\d+)\}")
+
+
+def key_candidates(cells: pl.Expr, patterns: Sequence[str]) -> pl.Expr:
+    """True for every cell that :func:`fold_key` could turn into a value of
+    one of ``patterns`` (made by :func:`key_pattern`), and false for most
+    others: a key has a digit; folding only drops white space and upper-cases,
+    so a cell with an ASCII character no pattern allows (other than white
+    space and lower case) cannot become one, nor can one of fewer bytes than
+    the shortest key (upper-casing lengthens no character beyond its UTF-8
+    bytes: "ß" is two bytes and "SS")."""
+    has_digit = cells.str.contains("[0-9]")
+    shapes = [_KEY_PATTERN.fullmatch(p) for p in patterns]
+    if not shapes or any(m is None for m in shapes):
+        return has_digit
+    allowed = "".join(m.group(1) for m in shapes if m)
+    shortest = min(int(m.group(2)) for m in shapes if m)
+    stray = rf"[\x00-\x7F&&[^\sa-z{allowed}]]"
+    return has_digit & (cells.str.len_bytes() >= shortest) & ~cells.str.contains(stray)
 
 
 def infer_column_types(header: Sequence[str], rows: Sequence[Sequence[str]]) -> dict[str, str]:
