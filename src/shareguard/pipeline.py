@@ -7,11 +7,8 @@ spread over worker processes (each loads the detectors once).
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from shareguard.extract import extract_bytes, extract_path
 from shareguard.keys import ValueHasher
 from shareguard.model import FileReport, ScanReport
 from shareguard.render import summarise, without_findings
+from shareguard.store.index_reader import IndexReader
 
 log = structlog.get_logger(__name__)
 
@@ -59,44 +57,29 @@ def make_scanner(settings: Settings, *, reveal: bool = False) -> Scanner:
 
 def edm_source(settings: Settings, root: bytes) -> EdmSource:
     """The registered datasets of the settings' store, for exact data
-    match.  On the embedded SQLite store the "anything registered?" check
-    uses the standard library, so a scan with no dataset registered imports
-    nothing more and opens no engine."""
+    match.  The embedded SQLite store is read with the standard library (see
+    :mod:`shareguard.store.index_reader`): a scan opens no engine."""
+    if not settings.database_url:
+        reader = IndexReader.for_sqlite(settings.home.resolve() / "shareguard.db", root)
+        return EdmSource(load=reader.load, signature=reader.signature)
     engine: list[Any] = []
 
-    def store() -> Any:
-        from shareguard.store.datasets import DatasetStore
+    def connected() -> IndexReader:
         from shareguard.store.db import make_engine
 
         if not engine:
             engine.append(make_engine(settings))
-        return DatasetStore(engine[0], root)
-
-    signature: Callable[[], tuple[tuple[int, int], ...]]
-    if settings.database_url:
-        signature = lambda: store().signature()  # noqa: E731
-    else:
-        path = settings.home.resolve() / "shareguard.db"
-        signature = partial(_sqlite_signature, path)
+        return IndexReader.for_engine(engine[0], root)
 
     def forked() -> None:
         if engine:  # the parent's pooled connections are not the child's to use
             engine[0].dispose(close=False)
 
-    return EdmSource(load=lambda: store().load_index(), signature=signature, forked=forked)
-
-
-def _sqlite_signature(path: Path) -> tuple[tuple[int, int], ...]:
-    if not path.exists():
-        return ()
-    try:
-        with closing(sqlite3.connect(path, timeout=10)) as conn:
-            rows = conn.execute(
-                "SELECT id, version_id FROM datasets WHERE version_id IS NOT NULL ORDER BY id"
-            ).fetchall()
-    except sqlite3.OperationalError:  # not migrated to datasets yet: none registered
-        return ()
-    return tuple((int(a), int(b)) for a, b in rows)
+    return EdmSource(
+        load=lambda: connected().load(),
+        signature=lambda: connected().signature(),
+        forked=forked,
+    )
 
 
 def scan_bytes(data: bytes, name: str, settings: Settings, scanner: Scanner) -> FileReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -24,6 +25,8 @@ from shareguard.detect.scanner import Scanner
 from shareguard.keys import ValueHasher
 from shareguard.model import Document, Table
 from shareguard.store.datasets import DatasetError, DatasetStore, _prepare
+from shareguard.store.db import make_engine, upgrade
+from shareguard.store.index_reader import IndexReader
 
 # Made-up staff.
 STAFF = pl.DataFrame(
@@ -260,3 +263,28 @@ def test_refs_are_read_for_runs_and_scattered_rows(store: DatasetStore) -> None:
     with store.engine.begin() as conn:  # 340 was read along with kept ones: kept too
         conn.execute(text("DELETE FROM dataset_subjects"))
     assert refs([340, 10]) == {r: again[r] for r in (340, 10)}
+
+
+def test_the_plain_sqlite_reader_reads_what_the_engine_reads(tmp_path: Path) -> None:
+    """Scans on the embedded store read it with sqlite3, read-only; a store
+    file that does not exist yet is not created and holds nothing."""
+    path = tmp_path / "shareguard.db"
+    engine = make_engine(url=f"sqlite:///{path}")
+    upgrade(engine)
+    root = get_settings().secret_key_bytes()
+    store = DatasetStore(engine, root)
+    _register(store)
+    plain = IndexReader.for_sqlite(path, root)
+    assert plain.signature() == store.signature() != ()
+    got, want = plain.load().datasets[0], store.load_index().datasets[0]
+    assert (got.name, got.version_id, got.fields) == (want.name, want.version_id, want.fields)
+    assert np.array_equal(got.keys, want.keys)
+    assert np.array_equal(got.rows, want.rows)
+    rows = list(range(STAFF.height))
+    assert got.refs(rows) == want.refs(rows)
+    assert len(got.refs(rows)) == STAFF.height
+    engine.dispose()
+    missing = tmp_path / "none" / "shareguard.db"
+    assert IndexReader.for_sqlite(missing, root).signature() == ()
+    assert IndexReader.for_sqlite(missing, root).load().datasets == ()
+    assert not missing.exists()

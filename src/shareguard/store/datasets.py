@@ -17,13 +17,12 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-import numpy as np
 import polars as pl
 import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,20 +31,16 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from shareguard.detect.edm import (
     COLUMN_TYPES,
     INDEX_FORMAT,
-    DatasetIndex,
     EdmIndex,
-    Field,
-    KeyHasher,
     build_match_keys,
     key_pattern,
     match_hasher,
     normalise_column,
 )
-from shareguard.errors import ShareGuardError
 from shareguard.keys import HASH_PREFIX, PURPOSE_VALUE_HASH, derive_key
 from shareguard.model import EntityType as E
-from shareguard.model import sorted_distinct
 from shareguard.store.db import session_scope, write_transaction
+from shareguard.store.index_reader import IN_BATCH, DatasetError, IndexReader
 from shareguard.store.models import (
     DatasetIndexPart,
     DatasetRow,
@@ -59,11 +54,6 @@ PURPOSE_DATASET_KEYS = b"shareguard/dataset-keys/v1"
 SUBJECT_KIND = "subject"
 _PART_ENTRIES = 4_000_000  # match keys per index slice (48 MB)
 _INSERT_BATCH = 20_000
-_IN_BATCH = 900  # parameters per IN (...) query, under SQLite's limit
-
-
-class DatasetError(ShareGuardError):
-    """A dataset cannot be registered, found or read as asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,8 +343,8 @@ class DatasetStore:
         wanted = sorted(set(refs))
         out: dict[str, ResolvedSubject] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _IN_BATCH):
-                chunk = wanted[start : start + _IN_BATCH]
+            for start in range(0, len(wanted), IN_BATCH):
+                chunk = wanted[start : start + IN_BATCH]
                 rows = conn.execute(
                     select(
                         DatasetSubjectRow.ref,
@@ -372,159 +362,12 @@ class DatasetStore:
         return out
 
     def signature(self) -> tuple[tuple[int, int], ...]:
-        """(dataset id, version id) of every dataset: changes with every
-        register, refresh and drop, and costs one small query."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(DatasetRow.id, DatasetRow.version_id)
-                .where(DatasetRow.version_id.is_not(None))
-                .order_by(DatasetRow.id)
-            ).all()
-        return tuple((int(a), int(b)) for a, b in rows if b is not None)
+        """(dataset id, version id) of every dataset (see :class:`IndexReader`)."""
+        return IndexReader.for_engine(self.engine, self._root).signature()
 
     def load_index(self) -> EdmIndex:
-        """Every dataset's current match index, read as blobs."""
-        datasets: list[DatasetIndex] = []
-        with self.engine.connect() as conn, conn.begin():  # one snapshot
-            versions = conn.execute(
-                select(DatasetRow.id, DatasetRow.name, DatasetVersionRow.id, DatasetVersionRow.spec)
-                .join(DatasetVersionRow, DatasetVersionRow.id == DatasetRow.version_id)
-                .order_by(DatasetRow.id)
-            ).all()
-            for _, name, version_id, spec_text in versions:
-                spec = json.loads(spec_text)
-                parts = conn.execute(
-                    select(DatasetIndexPart.keys, DatasetIndexPart.rows)
-                    .where(DatasetIndexPart.version_id == version_id)
-                    .order_by(DatasetIndexPart.part)
-                ).all()
-                keys = [np.frombuffer(k, dtype="<u8") for k, _ in parts]
-                rows = [np.frombuffer(r, dtype="<u4") for _, r in parts]
-                datasets.append(
-                    DatasetIndex(
-                        name=name,
-                        version_id=version_id,
-                        keys=np.concatenate(keys).astype(np.uint64, copy=False)
-                        if keys
-                        else np.zeros(0, np.uint64),
-                        rows=np.concatenate(rows).astype(np.uint32, copy=False)
-                        if rows
-                        else np.zeros(0, np.uint32),
-                        fields=frozenset(Field[f] for f in spec["fields"]),
-                        key_pattern=spec.get("key_pattern"),
-                        refs=_RefReader(self.engine, version_id),
-                        hasher=self._hasher_for(name, spec),
-                    )
-                )
-        signature = tuple((int(d), int(v)) for d, _, v, _ in versions)
-        return EdmIndex(self._hasher, tuple(datasets), signature)
-
-    def _hasher_for(self, name: str, spec: dict[str, Any]) -> KeyHasher | None:
-        """None for the current index format; the old hasher for a version
-        registered in an older one (it still matches, hashed the slow way,
-        until it is refreshed); a clear error for a newer one."""
-        fmt = int(spec.get("index_format", 1))  # format 1 wrote no format
-        if fmt == INDEX_FORMAT:
-            return None
-        if fmt > INDEX_FORMAT:
-            raise DatasetError(
-                f"dataset {name!r} was registered by a newer ShareGuard (match index format "
-                f"{fmt}; this one reads up to {INDEX_FORMAT}): upgrade ShareGuard to scan "
-                "against it"
-            )
-        log.warning(
-            "dataset in an older match index format: scans hash for it the slow way; "
-            "`shareguard datasets refresh` it from its file to upgrade",
-            dataset=name,
-            index_format=fmt,
-        )
-        return match_hasher(self._root, fmt)
-
-
-@dataclass(frozen=True)
-class _RefReader:
-    """Subject refs of a version's rows, read when a scan matched them: runs
-    of nearby rows (a leaked extract) as range scans, scattered rows in
-    batches, through the driver's own cursor (a scan of 100 k registered
-    people reads 100 k refs).  The first :data:`_REF_CACHE` refs read are
-    kept (a version's refs never change): the next file of the same people
-    reads none, and its matches share the strings."""
-
-    engine: Engine
-    version_id: int
-    _cache: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
-
-    def __call__(self, rows: Sequence[int]) -> dict[int, str]:
-        cache = self._cache
-        wanted = sorted_distinct(np.asarray(rows, dtype=np.int64))
-        out: dict[int, str] = {}
-        if cache:
-            known = np.fromiter((r in cache for r in wanted.tolist()), bool, len(wanted))
-            out = {r: cache[r] for r in wanted[known].tolist()}
-            wanted = wanted[~known]
-        got = self._read(wanted)
-        room = _REF_CACHE - len(cache)
-        if got and room > 0:
-            cache.update(got if len(got) <= room else dict(islice(got.items(), room)))
-        out.update(got)
-        return out
-
-    def _read(self, wanted: np.ndarray) -> dict[int, str]:
-        """The refs of ``wanted`` (sorted, distinct rows) from the store."""
-        if not wanted.size:
-            return {}
-        # split where the next wanted row is more than _RUN_GAP rows on
-        cut = np.flatnonzero(np.diff(wanted) > _RUN_GAP) + 1
-        starts = np.concatenate([[0], cut])
-        ends = np.concatenate([cut, [len(wanted)]])
-        runs = ends - starts >= _RUN_MIN
-        scattered = [wanted[a:b] for a, b in zip(starts[~runs], ends[~runs], strict=True)]
-        loose = np.concatenate(scattered).tolist() if scattered else []
-        out: dict[int, str] = {}
-        with self.engine.connect() as conn:
-            pg = conn.dialect.name == "postgresql"
-            p = "%s" if pg else "?"
-            cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                ranged = (
-                    "SELECT row_no, ref FROM dataset_subjects "
-                    f"WHERE version_id = {p} AND row_no BETWEEN {p} AND {p}"
-                )
-                for a, b in zip(starts[runs].tolist(), ends[runs].tolist(), strict=True):
-                    lo, hi = int(wanted[a]), int(wanted[b - 1])
-                    cursor.execute(ranged, (self.version_id, lo, hi))
-                    got = dict(cursor.fetchall())
-                    if len(got) == b - a:  # every row of the range wanted
-                        out.update(got)
-                    else:
-                        out.update((r, got[r]) for r in wanted[a:b].tolist() if r in got)
-                for start in range(0, len(loose), _IN_BATCH):
-                    chunk = loose[start : start + _IN_BATCH]
-                    if pg:
-                        sql = (
-                            "SELECT row_no, ref FROM dataset_subjects "
-                            "WHERE version_id = %s AND row_no = ANY(%s)"
-                        )
-                        cursor.execute(sql, (self.version_id, chunk))
-                    else:
-                        marks = ",".join("?" * len(chunk))
-                        sql = (
-                            "SELECT row_no, ref FROM dataset_subjects "
-                            f"WHERE version_id = ? AND row_no IN ({marks})"
-                        )
-                        cursor.execute(sql, (self.version_id, *chunk))
-                    out.update(cursor.fetchall())
-            finally:
-                cursor.close()
-        return out
-
-
-# Wanted rows at most _RUN_GAP apart, at least _RUN_MIN of them, are read as
-# one range (a row read and dropped costs less than a row looked up).
-_RUN_GAP = 4
-_RUN_MIN = 32
-# Refs kept per dataset version (about 150 bytes each: 40 MB at most).
-_REF_CACHE = 250_000
+        """Every dataset's current match index (see :class:`IndexReader`)."""
+        return IndexReader.for_engine(self.engine, self._root).load()
 
 
 def _info(d: DatasetRow, v: DatasetVersionRow) -> DatasetInfo:

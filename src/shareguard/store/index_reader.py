@@ -1,0 +1,264 @@
+"""What a scan reads of the registered datasets: which versions are current,
+their match indexes and the subject refs of the rows it matched.
+
+Read through a plain DB-API connection, with the SQL here: the embedded
+SQLite store through the standard library's ``sqlite3`` (read-only), so
+that a scan against registered datasets loads no ORM and no migration tool
+(a fifth of a second at every start); PostgreSQL through the engine's own
+driver connection.  Registering, refreshing and resolving stay in
+:mod:`shareguard.store.datasets`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import structlog
+
+from shareguard.detect.edm import (
+    INDEX_FORMAT,
+    DatasetIndex,
+    EdmIndex,
+    Field,
+    KeyHasher,
+    MatchHasher,
+    match_hasher,
+)
+from shareguard.errors import ShareGuardError
+from shareguard.model import sorted_distinct
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+log = structlog.get_logger(__name__)
+
+# Wanted rows at most _RUN_GAP apart, at least _RUN_MIN of them, are read as
+# one range (a row read and dropped costs less than a row looked up).
+_RUN_GAP = 4
+_RUN_MIN = 32
+# Refs kept per dataset version (about 150 bytes each: 40 MB at most).
+_REF_CACHE = 250_000
+IN_BATCH = 900  # parameters per IN (...) query, under SQLite's limit
+SQLITE_TIMEOUT_S = 10.0
+
+Signature = tuple[tuple[int, int], ...]
+
+
+class DatasetError(ShareGuardError):
+    """A dataset cannot be registered, found or read as asked."""
+
+
+@dataclass(frozen=True)
+class IndexReader:
+    """Reads the store's match indexes.  ``connect`` opens a DB-API
+    connection (closed, or handed back to its pool, on exit); ``postgres``
+    picks the SQL dialect; ``root`` is the secret the match keys derive from."""
+
+    connect: Callable[[], Any]
+    postgres: bool
+    root: bytes
+
+    @classmethod
+    def for_sqlite(cls, path: Path, root: bytes) -> IndexReader:
+        return cls(lambda: _sqlite_connection(path), False, root)
+
+    @classmethod
+    def for_engine(cls, engine: Engine, root: bytes) -> IndexReader:
+        @contextmanager
+        def connect() -> Iterator[Any]:
+            raw = engine.raw_connection()
+            try:
+                yield raw.driver_connection
+            finally:
+                raw.close()  # back to the pool, rolled back
+
+        return cls(connect, engine.dialect.name == "postgresql", root)
+
+    def signature(self) -> Signature:
+        """(dataset id, version id) of every dataset: changes with every
+        register, refresh and drop, and costs one small query.  Empty when
+        the store does not exist yet or predates datasets."""
+        try:
+            with self.connect() as conn, closing(conn.cursor()) as cur:
+                cur.execute(
+                    "SELECT id, version_id FROM datasets WHERE version_id IS NOT NULL ORDER BY id"
+                )
+                rows = cur.fetchall()
+        except (_Missing, sqlite3.OperationalError):
+            return ()
+        return tuple((int(a), int(b)) for a, b in rows)
+
+    def load(self) -> EdmIndex:
+        """Every dataset's current match index, read as blobs in one snapshot."""
+        datasets: list[DatasetIndex] = []
+        try:
+            with self.connect() as conn, closing(conn.cursor()) as cur:
+                if self.postgres:  # a pooled connection may be in a transaction already
+                    conn.rollback()
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                else:
+                    cur.execute("BEGIN")
+                cur.execute(
+                    "SELECT d.id, d.name, v.id, v.spec FROM datasets d "
+                    "JOIN dataset_versions v ON v.id = d.version_id ORDER BY d.id"
+                )
+                versions = cur.fetchall()
+                for _, name, version_id, spec_text in versions:
+                    spec = json.loads(spec_text)
+                    cur.execute(
+                        "SELECT keys, rows FROM dataset_index_parts "
+                        f"WHERE version_id = {self._mark} ORDER BY part",
+                        (version_id,),
+                    )
+                    parts = cur.fetchall()
+                    datasets.append(
+                        DatasetIndex(
+                            name=name,
+                            version_id=version_id,
+                            keys=_array([k for k, _ in parts], "<u8", np.uint64),
+                            rows=_array([r for _, r in parts], "<u4", np.uint32),
+                            fields=frozenset(Field[f] for f in spec["fields"]),
+                            key_pattern=spec.get("key_pattern"),
+                            refs=RefReader(self, version_id),
+                            hasher=self._hasher_for(name, spec),
+                        )
+                    )
+                conn.rollback()  # read only: end the snapshot
+        except _Missing:
+            versions = []
+        signature = tuple((int(d), int(v)) for d, _, v, _ in versions)
+        return EdmIndex(MatchHasher.from_root(self.root), tuple(datasets), signature)
+
+    @property
+    def _mark(self) -> str:
+        return "%s" if self.postgres else "?"
+
+    def _hasher_for(self, name: str, spec: dict[str, Any]) -> KeyHasher | None:
+        """None for the current index format; the old hasher for a version
+        registered in an older one (it still matches, hashed the slow way,
+        until it is refreshed); a clear error for a newer one."""
+        fmt = int(spec.get("index_format", 1))  # format 1 wrote no format
+        if fmt == INDEX_FORMAT:
+            return None
+        if fmt > INDEX_FORMAT:
+            raise DatasetError(
+                f"dataset {name!r} was registered by a newer ShareGuard (match index format "
+                f"{fmt}; this one reads up to {INDEX_FORMAT}): upgrade ShareGuard to scan "
+                "against it"
+            )
+        log.warning(
+            "dataset in an older match index format: scans hash for it the slow way; "
+            "`shareguard datasets refresh` it from its file to upgrade",
+            dataset=name,
+            index_format=fmt,
+        )
+        return match_hasher(self.root, fmt)
+
+
+class _Missing(Exception):
+    """The SQLite store file does not exist (nothing registered)."""
+
+
+@contextmanager
+def _sqlite_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    if not path.exists():
+        raise _Missing
+    # read-only: a scan never creates or changes the store; autocommit, so
+    # that a BEGIN is ours to issue
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        timeout=SQLITE_TIMEOUT_S,
+        isolation_level=None,
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _array(blobs: list[bytes], wire: str, dtype: type[np.generic]) -> np.ndarray:
+    if not blobs:
+        return np.zeros(0, dtype)
+    return np.concatenate([np.frombuffer(b, dtype=wire) for b in blobs]).astype(dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class RefReader:
+    """Subject refs of a version's rows, read when a scan matched them: runs
+    of nearby rows (a leaked extract) as range scans, scattered rows in
+    batches, through the driver's own cursor (a scan of 100 k registered
+    people reads 100 k refs).  The first :data:`_REF_CACHE` refs read are
+    kept (a version's refs never change): the next file of the same people
+    reads none, and its matches share the strings."""
+
+    reader: IndexReader
+    version_id: int
+    _cache: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __call__(self, rows: Sequence[int]) -> dict[int, str]:
+        cache = self._cache
+        wanted = sorted_distinct(np.asarray(rows, dtype=np.int64))
+        out: dict[int, str] = {}
+        if cache:
+            known = np.fromiter((r in cache for r in wanted.tolist()), bool, len(wanted))
+            out = {r: cache[r] for r in wanted[known].tolist()}
+            wanted = wanted[~known]
+        got = self._read(wanted)
+        room = _REF_CACHE - len(cache)
+        if got and room > 0:
+            cache.update(got if len(got) <= room else dict(islice(got.items(), room)))
+        out.update(got)
+        return out
+
+    def _read(self, wanted: np.ndarray) -> dict[int, str]:
+        """The refs of ``wanted`` (sorted, distinct rows) from the store."""
+        if not wanted.size:
+            return {}
+        # split where the next wanted row is more than _RUN_GAP rows on
+        cut = np.flatnonzero(np.diff(wanted) > _RUN_GAP) + 1
+        starts = np.concatenate([[0], cut])
+        ends = np.concatenate([cut, [len(wanted)]])
+        runs = ends - starts >= _RUN_MIN
+        scattered = [wanted[a:b] for a, b in zip(starts[~runs], ends[~runs], strict=True)]
+        loose = np.concatenate(scattered).tolist() if scattered else []
+        out: dict[int, str] = {}
+        p = "%s" if self.reader.postgres else "?"
+        ranged = (
+            "SELECT row_no, ref FROM dataset_subjects "
+            f"WHERE version_id = {p} AND row_no BETWEEN {p} AND {p}"
+        )
+        with self.reader.connect() as conn, closing(conn.cursor()) as cursor:
+            for a, b in zip(starts[runs].tolist(), ends[runs].tolist(), strict=True):
+                lo, hi = int(wanted[a]), int(wanted[b - 1])
+                cursor.execute(ranged, (self.version_id, lo, hi))
+                got = dict(cursor.fetchall())
+                if len(got) == b - a:  # every row of the range wanted
+                    out.update(got)
+                else:
+                    out.update((r, got[r]) for r in wanted[a:b].tolist() if r in got)
+            for start in range(0, len(loose), IN_BATCH):
+                chunk = loose[start : start + IN_BATCH]
+                if self.reader.postgres:
+                    sql = (
+                        "SELECT row_no, ref FROM dataset_subjects "
+                        "WHERE version_id = %s AND row_no = ANY(%s)"
+                    )
+                    cursor.execute(sql, (self.version_id, chunk))
+                else:
+                    marks = ",".join("?" * len(chunk))
+                    sql = (
+                        "SELECT row_no, ref FROM dataset_subjects "
+                        f"WHERE version_id = ? AND row_no IN ({marks})"
+                    )
+                    cursor.execute(sql, (self.version_id, *chunk))
+                out.update(cursor.fetchall())
+        return out
