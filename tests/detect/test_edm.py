@@ -246,11 +246,15 @@ def test_siphash_gives_the_published_vectors() -> None:
 def test_vectorised_siphash_equals_one_value_at_a_time(
     values: list[str], prefix: str, key: bytes
 ) -> None:
-    """Every length (words of several sizes in one call), any character."""
+    """Every length (words of several sizes in one call), any character; a
+    few values hashed one by one in Python, more by the vectorised path."""
     k0, k1 = struct.unpack("<QQ", key)
-    got = siphash24(k0, k1, pl.Series(values, dtype=pl.String), prefix)
-    want = [_siphash_reference(key, (prefix + v).encode()) for v in values]
-    assert [int(x) for x in got] == want
+    many = values * (edm._SIP_ONE_BY_ONE // len(values) + 1)
+    assert len(many) > edm._SIP_ONE_BY_ONE >= len(values)
+    for batch in (values, many):
+        got = siphash24(k0, k1, pl.Series(batch, dtype=pl.String), prefix)
+        want = [_siphash_reference(key, (prefix + v).encode()) for v in batch]
+        assert [int(x) for x in got] == want
 
 
 def test_many_values_are_hashed_in_blocks_like_one() -> None:

@@ -139,8 +139,26 @@ _TITLE_RE = "|".join(sorted(TITLES))
 def fold_names(names: pl.Series) -> pl.Series:
     """The name as matched: accents and case folded, "SURNAME, Given" turned
     round, titles and punctuation dropped, then first and last word only
-    (middle names come and go between systems).  Null for one word."""
-    return _per_distinct(names, _fold_names).rename("n")
+    (middle names come and go between systems).  Null for one word.
+
+    A few names (a text's) are looked up in a cache of names folded before,
+    the same people being named in one document after another; a table
+    column is folded whole."""
+    if len(names) > _FOLD_ONE_BY_ONE:
+        return _per_distinct(names, _fold_names).rename("n")
+    values = names.to_list()
+    new = [v for v in dict.fromkeys(values) if v not in _FOLDED]
+    if new:
+        if len(_FOLDED) + len(new) > _FOLDED_MAX:
+            _FOLDED.clear()
+        folded = _fold_names(pl.Series(new, dtype=pl.String)).to_list()
+        _FOLDED.update(zip(new, folded, strict=True))
+    return pl.Series("n", [_FOLDED[v] for v in values], dtype=pl.String)
+
+
+_FOLD_ONE_BY_ONE = 256
+_FOLDED_MAX = 100_000
+_FOLDED: dict[str | None, str | None] = {}
 
 
 def _fold_names(names: pl.Series) -> pl.Series:
@@ -264,6 +282,10 @@ def siphash24(k0: int, k1: int, values: pl.Series, prefix: str = "") -> np.ndarr
     """SipHash-2-4 under the key (``k0``, ``k1``: the key's two little-endian
     halves) of ``prefix`` + each string of ``values`` (UTF-8, not null), as
     uint64."""
+    if len(values) <= _SIP_ONE_BY_ONE:
+        head = prefix.encode()
+        hashed = (_siphash_one(k0, k1, head + v.encode()) for v in values.to_list())
+        return np.fromiter(hashed, dtype=np.uint64, count=len(values))
     lengths = values.str.len_bytes().to_numpy().astype(np.int64) + len(prefix.encode())
     last = lengths // 8  # the index of each value's final word (length in its top byte)
     out = np.empty(len(values), dtype=np.uint64)
@@ -283,6 +305,44 @@ def siphash24(k0: int, k1: int, values: pl.Series, prefix: str = "") -> np.ndarr
         for s in range(0, len(part), _SIP_ROWS):
             out[idx[s : s + _SIP_ROWS]] = _sip_block(k0, k1, m[:, s : s + _SIP_ROWS])
     return out
+
+
+# Up to this many values are hashed one by one in plain Python (about 10 µs
+# each): below it, the vectorised path's fixed cost (some 200 numpy calls per
+# length class, 0.25 ms and more) is the larger.  A text part brings a few
+# dozen values to match, a table chunk thousands.
+_SIP_ONE_BY_ONE = 96
+_M64 = (1 << 64) - 1
+
+
+def _siphash_one(k0: int, k1: int, data: bytes) -> int:
+    """SipHash-2-4 of one message, on Python integers."""
+    v = (k0 ^ _SIP_INIT[0], k1 ^ _SIP_INIT[1], k0 ^ _SIP_INIT[2], k1 ^ _SIP_INIT[3])
+    n = len(data)
+    whole = n & ~7
+    words = [*struct.unpack_from(f"<{n >> 3}Q", data)]
+    words.append(int.from_bytes(data[whole:], "little") | (n & 0xFF) << 56)
+    for m in words:
+        v = _sip_rounds_one(v[0], v[1], v[2], v[3] ^ m, 2)
+        v = (v[0] ^ m, v[1], v[2], v[3])
+    v0, v1, v2, v3 = _sip_rounds_one(v[0], v[1], v[2] ^ 0xFF, v[3], 4)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def _sip_rounds_one(v0: int, v1: int, v2: int, v3: int, rounds: int) -> tuple[int, int, int, int]:
+    m = _M64
+    for _ in range(rounds):
+        v0 = (v0 + v1) & m
+        v1 = (v1 << 13 | v1 >> 51) & m ^ v0
+        v0 = (v0 << 32 | v0 >> 32) & m
+        v2 = (v2 + v3) & m
+        v3 = (v3 << 16 | v3 >> 48) & m ^ v2
+        v0 = (v0 + v3) & m
+        v3 = (v3 << 21 | v3 >> 43) & m ^ v0
+        v2 = (v2 + v1) & m
+        v1 = (v1 << 17 | v1 >> 47) & m ^ v2
+        v2 = (v2 << 32 | v2 >> 32) & m
+    return v0, v1, v2, v3
 
 
 def _sip_block(k0: int, k1: int, m: np.ndarray) -> np.ndarray:
@@ -423,6 +483,12 @@ class EdmIndex:
         """One regex for the key values of every dataset (folded as :func:`fold_key`)."""
         shapes = [f"(?:{d.key_pattern})" for d in self.datasets if d.key_pattern]
         return f"^(?:{'|'.join(shapes)})$" if shapes else None
+
+    @cached_property
+    def key_shape_re(self) -> re.Pattern[str] | None:
+        """:attr:`key_shape` for Python's ``re`` (the shapes use only
+        character classes and counts, which both engines read alike)."""
+        return re.compile(self.key_shape) if self.key_shape is not None else None
 
     @cached_property
     def key_cells(self) -> pl.Expr:
@@ -741,7 +807,29 @@ def match_table(
     def categories(groups: np.ndarray) -> np.ndarray:
         return np.asarray(bits[groups], dtype=np.int64)
 
-    _match(matches, index, sources, key_cells, 0, categories)
+    _match(matches, index, sources, _key_cells(index, key_cells), categories)
+
+
+def _key_cells(index: EdmIndex, columns: Sequence[pl.Series]) -> list[tuple[np.ndarray, pl.Series]]:
+    """(row, folded value) of the cells of ``columns`` shaped like some
+    dataset's key."""
+    shape = index.key_shape
+    if shape is None:
+        return []
+    out = []
+    for cells in columns:
+        keys = (
+            pl.DataFrame({"v": cells})
+            .lazy()
+            .with_row_index("row")
+            .filter(index.key_cells)  # before folding: fewer to fold
+            .with_columns(fold_key(pl.col("v")))
+            .filter(pl.col("v").str.contains(shape))
+            .collect()
+        )
+        if keys.height:
+            out.append((keys["row"].cast(pl.Int64).to_numpy(), keys["v"]))
+    return out
 
 
 def _sources(groups: Sequence[int], entities: Sequence[str], values: Sequence[str]) -> list[Source]:
@@ -761,12 +849,11 @@ def _match(
     matches: PartMatches,
     index: EdmIndex,
     sources: Sequence[Source],
-    key_cells: Sequence[pl.Series],
-    key_group: int,
+    keys: Sequence[tuple[np.ndarray, pl.Series]],
     categories: Callable[[np.ndarray], np.ndarray],
 ) -> None:
     """Hash what the index can match and look it up, in two rounds: unique
-    identifiers and key-shaped cells (group = ``key_group`` + position)
+    identifiers and key-shaped values (``keys``: (groups, folded values))
     first, then names and name pairs of the groups the first round left
     undecided in some dataset, so that a staff table whose NI numbers
     already name everyone costs no name folding and half the hashing."""
@@ -777,20 +864,8 @@ def _match(
         for e, groups, values in sources:
             if e == entity:
                 first.put(code, groups, values)
-    shape = index.key_shape
-    if shape is not None:
-        for cells in key_cells:
-            keys = (
-                pl.DataFrame({"v": cells})
-                .lazy()
-                .with_row_index("row", offset=key_group)
-                .filter(index.key_cells)  # before folding: fewer to fold
-                .with_columns(fold_key(pl.col("v")))
-                .filter(pl.col("v").str.contains(shape))
-                .collect()
-            )
-            if keys.height:
-                first.put(Field.KEY, keys["row"].to_numpy(), keys["v"])
+    for groups, values in keys:
+        first.put(Field.KEY, groups, values)
     decided = matches.add(index, first.probe(categories))
     people = _long(sources, E.PERSON.value)
     if decided.size:
@@ -971,11 +1046,15 @@ def match_text(
             spans.append((c.start, c.end))
             ents.append(c.type)
             vals.append(c.key)
+    # key-shaped tokens, a group each: ASCII letters, digits and marks, so
+    # folding them (no white space to drop) is upper-casing
     tokens: list[str] = []
-    if index.key_shape is not None:
+    shape = index.key_shape_re
+    if shape is not None:
         for m in _TOKEN.finditer(text):
-            if any(ch.isdigit() for ch in m.group()):
-                tokens.append(m.group())
+            token = m.group().upper()
+            if _DIGIT.search(token) and shape.fullmatch(token):
+                tokens.append(token)
                 spans.append((m.start(), m.end()))
     key_group = len(spans) - len(tokens)
     entities = sorted((c.start, c.type) for c in candidates if c.type in _ENTITY_TYPES)
@@ -992,11 +1071,16 @@ def match_text(
                 out[i] |= _ENTITY_BIT[t]
         return out[which]
 
-    cells = [pl.Series("k", tokens, dtype=pl.String)] if tokens else []
-    _match(matches, index, _sources(rows, ents, vals), cells, key_group, categories)
+    keys = (
+        [(np.arange(key_group, len(spans), dtype=np.int64), pl.Series("k", tokens, pl.String))]
+        if tokens
+        else []
+    )
+    _match(matches, index, _sources(rows, ents, vals), keys, categories)
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._\-]*[A-Za-z0-9]")
+_DIGIT = re.compile("[0-9]")
 _ENTITY_TYPES = frozenset(str(t) for t in E)
 
 
