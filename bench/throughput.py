@@ -349,19 +349,21 @@ def main() -> None:
             f"{r['mb_per_s_after_startup']} MB/s after {start} s of start-up"
         )
     if args.edm_rows:
-        plain = results["tables_jobs1"]
         for staff, label, said in (
             (False, "edm_others", "none of them in the files"),
             (True, "edm", "those of staff0.csv among them"),
         ):
             home = registered_home(tables, args.edm_rows, staff=staff)
-            results[f"tables_jobs1_{label}"] = r = measure([tables], 1, home=home)
-            print(
-                f"tables jobs=1 with {args.edm_rows:,} people registered, {said}: "
-                f"{r['mb_per_s']:7.2f} MB/s, {r['cpu_s']} CPU s (without: {plain['mb_per_s']} "
-                f"MB/s, {plain['cpu_s']} CPU s), peak RSS {r['peak_rss_mb']} MB (without: "
-                f"{plain['peak_rss_mb']}); registered people found: {r['registered_subjects']}"
-            )
+            for kind, paths, extra in (("tables", [tables], None), ("prose", [prose], chars)):
+                plain = results[f"{kind}_jobs1"]
+                results[f"{kind}_jobs1_{label}"] = r = measure(paths, 1, extra, home=home)
+                print(
+                    f"{kind} jobs=1 with {args.edm_rows:,} people registered, {said}: "
+                    f"{r['mb_per_s']:7.2f} MB/s, {r['cpu_s']} CPU s (without: "
+                    f"{plain['mb_per_s']} MB/s, {plain['cpu_s']} CPU s), peak RSS "
+                    f"{r['peak_rss_mb']} MB (without: {plain['peak_rss_mb']}); registered "
+                    f"people found: {r['registered_subjects']}"
+                )
     if args.huge_gb:
         huge = make_huge(args.huge_gb)
         results["huge_csv"] = r = measure([huge], 1)
