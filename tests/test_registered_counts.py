@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shareguard import model
 from shareguard.model import Registered, RegisteredMatch, registered_counts
 
 
@@ -50,7 +51,15 @@ _MATCH = st.tuples(
 
 @given(st.lists(_MATCH, max_size=40))
 def test_counts_follow_the_plain_rule(matches: list[RegisteredMatch]) -> None:
-    assert registered_counts(Registered.from_matches(matches)) == _plain(matches)
+    """Both ways of counting: one by one (a few people) and in polars."""
+    blocks = Registered.from_matches(matches)
+    assert registered_counts(blocks) == _plain(matches)
+    few = model._COUNT_ONE_BY_ONE
+    model._COUNT_ONE_BY_ONE = -1  # every block through polars
+    try:
+        assert registered_counts(blocks) == _plain(matches)
+    finally:
+        model._COUNT_ONE_BY_ONE = few
 
 
 def test_nothing_registered() -> None:
