@@ -27,6 +27,7 @@ from shareguard.detect.edm import (
     Field,
     MatchHasher,
     build_match_keys,
+    digit_tokens,
     explain,
     fold_key,
     fold_name,
@@ -48,6 +49,9 @@ from shareguard.model import (
     RegisteredMatch,
     Table,
     registered_counts,
+)
+from shareguard.model import (
+    EntityType as E,
 )
 
 ROOT = bytes(range(32))
@@ -635,3 +639,73 @@ def test_key_prefilter_drops_cells_that_cannot_be_keys() -> None:
     cells = pl.DataFrame({"v": ["Band 3", "45000.00", "Finance", "emp 00101", "EMP0010"]})
     got = cells.select(key_candidates(pl.col("v"), [pattern])).to_series().to_list()
     assert got == [False, False, False, True, False]
+
+
+_NAMES = st.sampled_from(
+    [
+        "Ann Jones",
+        "JONES, Ann",
+        "Dr Ann Jones",
+        "José García-Ruiz",
+        "GARCÍA-RUIZ, José",
+        "Peter Brown",
+        "Peter",
+        "Mary Smith",
+        "O'Neil, Sean",
+        "ann  jones",
+    ]
+)
+_VALUES = {
+    E.PERSON.value: _NAMES,
+    E.DATE_OF_BIRTH.value: st.sampled_from(["1980-03-14", "1975-07-14", "1990-01-02"]),
+    E.UK_POSTCODE.value: st.sampled_from(["LS14AB", "YO105PN", "BD38DQ", "HG28BG"]),
+}
+
+
+@st.composite
+def _name_sources(draw: st.DrawFn) -> list[tuple[str, np.ndarray, pl.Series]]:
+    out = []
+    for _ in range(draw(st.integers(1, 4))):
+        entity = draw(st.sampled_from(sorted(_VALUES)))
+        values = draw(st.lists(_VALUES[entity], min_size=1, max_size=12))
+        groups = draw(st.lists(st.integers(0, 6), min_size=len(values), max_size=len(values)))
+        out.append((entity, np.asarray(groups, dtype=np.int64), pl.Series(values, dtype=pl.String)))
+    return out
+
+
+def _keys_of(keys: edm._Keys) -> list[tuple[int, int, str]]:
+    got = [
+        (int(g), int(c), v)
+        for groups, codes, (_, values) in zip(keys.groups, keys.codes, keys.values, strict=True)
+        for g, c, v in zip(groups, codes, values.to_list(), strict=True)
+    ]
+    return sorted(got)
+
+
+@settings(max_examples=80, deadline=None)
+@given(sources=_name_sources(), decided=st.sets(st.integers(0, 6)))
+def test_names_are_paired_alike_one_by_one_and_in_polars(
+    sources: list[tuple[str, np.ndarray, pl.Series]], decided: set[int]
+) -> None:
+    """The second round's keys (names of the undecided groups, paired with
+    their dates and postcodes) are the same from both ways of making them."""
+    index = make_index()
+    done = np.asarray(sorted(decided), dtype=np.int64)
+    few = edm._name_keys_few(index, sources, done)
+    many = edm._name_keys(index, sources, done)
+    assert _keys_of(few) == _keys_of(many)
+
+
+_TOKEN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._\-]*[A-Za-z0-9]")
+
+
+@given(st.text(alphabet=st.sampled_from(list("aZ09/._- ,;:\n(é٣")), max_size=60))
+def test_digit_tokens_are_the_tokens_with_a_digit(text: str) -> None:
+    """Whole runs with a digit, marks stripped, are the tokens a plain token
+    pattern finds that have an ASCII digit."""
+    want = [
+        (m.start(), m.end(), m.group())
+        for m in _TOKEN_REFERENCE.finditer(text)
+        if re.search("[0-9]", m.group())
+    ]
+    assert list(digit_tokens(text)) == want

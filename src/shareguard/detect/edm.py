@@ -41,7 +41,7 @@ import re
 import struct
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property, lru_cache
@@ -867,12 +867,29 @@ def _match(
     for groups, values in keys:
         first.put(Field.KEY, groups, values)
     decided = matches.add(index, first.probe(categories))
+    named = sum(len(v) for e, _, v in sources if e == E.PERSON.value)
+    if named <= _FEW_NAMES:
+        second = _name_keys_few(index, sources, decided)
+    else:
+        second = _name_keys(index, sources, decided)
+    if second.values:
+        matches.add(index, second.probe(categories))
+
+
+# Up to this many names (a text's) are paired in plain Python: polars' fixed
+# cost per query is the larger there.  Both ways give the same keys.
+_FEW_NAMES = 256
+
+
+def _name_keys(index: EdmIndex, sources: Sequence[Source], decided: np.ndarray) -> _Keys:
+    """The second round: the names of the groups not ``decided``, and each
+    paired with the dates of birth and postcodes of its group."""
+    second = _Keys()
     people = _long(sources, E.PERSON.value)
     if decided.size:
         people = people.filter(~pl.col("row").is_in(pl.Series(decided).implode()))
     if not people.height:
-        return
-    second = _Keys()
+        return second
     people = people.with_columns(v=fold_names(people["v"])).drop_nulls()
     if _several(sources, E.PERSON.value):
         people = people.unique(["row", "v"])
@@ -880,7 +897,7 @@ def _match(
     # registered only beside its name's own): its pairs are not even hashed
     people = people.filter(pl.col("v").is_in(_registered_names(index, people["v"]).implode()))
     if not people.height:
-        return
+        return second
     second.put(Field.PERSON, people["row"].to_numpy(), people["v"])
     for entity, code in _PAIRED.items():
         other = _long(sources, entity)
@@ -891,19 +908,67 @@ def _match(
         pairs = people.join(other, on="row")
         if pairs.height:
             second.put(code, pairs["row"].to_numpy(), pairs["v"] + "\x1e" + pairs["v_right"])
-    matches.add(index, second.probe(categories))
+    return second
+
+
+def _name_keys_few(index: EdmIndex, sources: Sequence[Source], decided: np.ndarray) -> _Keys:
+    """:func:`_name_keys` of a few names, in plain Python."""
+    second = _Keys()
+    done = set(decided.tolist())
+    named = [(g, v) for g, v in _pairs_of(sources, E.PERSON.value) if g not in done]
+    if not named:
+        return second
+    folded = fold_names(pl.Series([v for _, v in named], dtype=pl.String)).to_list()
+    people = [(g, f) for (g, _), f in zip(named, folded, strict=True) if f is not None]
+    if _several(sources, E.PERSON.value):
+        people = list(dict.fromkeys(people))
+    distinct = list(dict.fromkeys(f for _, f in people))
+    held = _held(index, pl.Series(distinct, dtype=pl.String)).tolist()
+    known = {f for f, h in zip(distinct, held, strict=True) if h}
+    people = [(g, f) for g, f in people if f in known]
+    if not people:
+        return second
+    second.put(Field.PERSON, _groups(people), pl.Series([f for _, f in people], dtype=pl.String))
+    for entity, code in _PAIRED.items():
+        by_group: dict[int, list[str]] = {}
+        other = _pairs_of(sources, entity)
+        for g, v in dict.fromkeys(other) if _several(sources, entity) else other:
+            by_group.setdefault(g, []).append(v)
+        pairs = [(g, f"{f}\x1e{v}") for g, f in people for v in by_group.get(g, ())]
+        if pairs:
+            second.put(code, _groups(pairs), pl.Series([v for _, v in pairs], dtype=pl.String))
+    return second
+
+
+def _pairs_of(sources: Sequence[Source], entity: str) -> list[tuple[int, str]]:
+    """(group, value) of every value of the entity type, as Python values."""
+    return [
+        (g, v)
+        for e, groups, values in sources
+        if e == entity
+        for g, v in zip(groups.tolist(), values.to_list(), strict=True)
+    ]
+
+
+def _groups(pairs: Sequence[tuple[int, str]]) -> np.ndarray:
+    return np.fromiter((g for g, _ in pairs), dtype=np.int64, count=len(pairs))
 
 
 def _registered_names(index: EdmIndex, names: pl.Series) -> pl.Series:
     """The distinct (folded) names of ``names`` that some dataset holds."""
     distinct = names.unique()
-    hit = np.zeros(len(distinct), dtype=bool)
+    return distinct.filter(pl.Series(_held(index, distinct)))
+
+
+def _held(index: EdmIndex, names: pl.Series) -> np.ndarray:
+    """Whether some dataset holds each of ``names`` (folded, not null)."""
+    hit = np.zeros(len(names), dtype=bool)
     for ds in index.datasets:
         if Field.PERSON in ds.fields and ds.keys.size:
-            keys = index.hasher_of(ds).keys(Field.PERSON, distinct)
+            keys = index.hasher_of(ds).keys(Field.PERSON, names)
             at = np.minimum(np.searchsorted(ds.keys, keys), len(ds.keys) - 1)
             hit |= ds.keys[at] == keys
-    return distinct.filter(pl.Series(hit))
+    return hit
 
 
 _LONG = {"row": pl.Int64, "v": pl.String}
@@ -1051,11 +1116,10 @@ def match_text(
     tokens: list[str] = []
     shape = index.key_shape_re
     if shape is not None:
-        for m in _TOKEN.finditer(text):
-            token = m.group().upper()
-            if _DIGIT.search(token) and shape.fullmatch(token):
+        for start, end, token in digit_tokens(text):
+            if shape.fullmatch(token := token.upper()):
                 tokens.append(token)
-                spans.append((m.start(), m.end()))
+                spans.append((start, end))
     key_group = len(spans) - len(tokens)
     entities = sorted((c.start, c.type) for c in candidates if c.type in _ENTITY_TYPES)
     positions = [p for p, _ in entities]
@@ -1079,8 +1143,21 @@ def match_text(
     _match(matches, index, _sources(rows, ents, vals), keys, categories)
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._\-]*[A-Za-z0-9]")
-_DIGIT = re.compile("[0-9]")
+def digit_tokens(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, token) of every token with a digit: a run of ASCII
+    letters, digits and ``/._-`` without the marks at its ends, of two
+    characters or more.  Found as whole runs with a digit in them, so that a
+    text's many words without one cost no Python at all."""
+    for m in _DIGIT_RUN.finditer(text):
+        run = m.group()
+        token = run.strip(_MARKS)
+        if len(token) >= 2:
+            start = m.start() + len(run) - len(run.lstrip(_MARKS))
+            yield start, start + len(token), token
+
+
+_MARKS = "/._-"
+_DIGIT_RUN = re.compile(r"[A-Za-z0-9/._\-]*[0-9][A-Za-z0-9/._\-]*")
 _ENTITY_TYPES = frozenset(str(t) for t in E)
 
 
