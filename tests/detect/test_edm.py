@@ -709,3 +709,20 @@ def test_digit_tokens_are_the_tokens_with_a_digit(text: str) -> None:
         if re.search("[0-9]", m.group())
     ]
     assert list(digit_tokens(text)) == want
+
+
+def test_the_name_caches_stay_bounded_and_answer_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edm, "_CACHED_MAX", 5)
+    cache: dict[str, int] = {}
+    calls: list[list[str]] = []
+
+    def compute(new: list[str]) -> list[int]:
+        calls.append(new)
+        return [len(k) for k in new]
+
+    assert edm._cached(cache, ["a", "bb", "a"], compute) == {"a": 1, "bb": 2}
+    assert edm._cached(cache, ["bb", "ccc"], compute) == {"bb": 2, "ccc": 3}
+    assert calls == [["a", "bb"], ["ccc"]]  # each key computed once while kept
+    got = edm._cached(cache, [f"k{i}" for i in range(4)], compute)
+    assert got == {f"k{i}": 2 for i in range(4)}
+    assert len(cache) <= 5

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property, lru_cache
 from itertools import repeat
-from typing import ClassVar, TypeAlias, overload
+from typing import ClassVar, TypeAlias, TypeVar, overload
 
 import numpy as np
 import polars as pl
@@ -147,17 +147,40 @@ def fold_names(names: pl.Series) -> pl.Series:
     if len(names) > _FOLD_ONE_BY_ONE:
         return _per_distinct(names, _fold_names).rename("n")
     values = names.to_list()
-    new = [v for v in dict.fromkeys(values) if v not in _FOLDED]
+    folded = _cached(
+        _FOLDED, values, lambda new: _fold_names(pl.Series(new, dtype=pl.String)).to_list()
+    )
+    return pl.Series("n", [folded[v] for v in values], dtype=pl.String)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _cached(
+    cache: dict[_K, _V], keys: Sequence[_K], compute: Callable[[list[_K]], list[_V]]
+) -> dict[_K, _V]:
+    """``compute`` of each distinct key, through ``cache`` (bounded: emptied
+    when full).  The answer is built apart from the cache, so that another
+    thread emptying it meanwhile loses nothing."""
+    out: dict[_K, _V] = {}
+    new: list[_K] = []
+    for k in dict.fromkeys(keys):
+        try:
+            out[k] = cache[k]
+        except KeyError:
+            new.append(k)
     if new:
-        if len(_FOLDED) + len(new) > _FOLDED_MAX:
-            _FOLDED.clear()
-        folded = _fold_names(pl.Series(new, dtype=pl.String)).to_list()
-        _FOLDED.update(zip(new, folded, strict=True))
-    return pl.Series("n", [_FOLDED[v] for v in values], dtype=pl.String)
+        got = dict(zip(new, compute(new), strict=True))
+        if len(cache) + len(got) > _CACHED_MAX:
+            cache.clear()
+        cache.update(got)
+        out.update(got)
+    return out
 
 
 _FOLD_ONE_BY_ONE = 256
-_FOLDED_MAX = 100_000
+_CACHED_MAX = 100_000
 _FOLDED: dict[str | None, str | None] = {}
 
 
@@ -470,6 +493,9 @@ class EdmIndex:
     hasher: KeyHasher
     datasets: tuple[DatasetIndex, ...]
     signature: tuple[tuple[int, int], ...] = ()  # (dataset id, version id), to notice changes
+    # whether some dataset holds a (folded) name, for the names of texts:
+    # the same people are named in one document after another
+    held_names: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def nbytes(self) -> int:
@@ -922,9 +948,12 @@ def _name_keys_few(index: EdmIndex, sources: Sequence[Source], decided: np.ndarr
     people = [(g, f) for (g, _), f in zip(named, folded, strict=True) if f is not None]
     if _several(sources, E.PERSON.value):
         people = list(dict.fromkeys(people))
-    distinct = list(dict.fromkeys(f for _, f in people))
-    held = _held(index, pl.Series(distinct, dtype=pl.String)).tolist()
-    known = {f for f, h in zip(distinct, held, strict=True) if h}
+    held = _cached(
+        index.held_names,
+        [f for _, f in people],
+        lambda new: _held(index, pl.Series(new, dtype=pl.String)).tolist(),
+    )
+    known = {f for f, h in held.items() if h}
     people = [(g, f) for g, f in people if f in known]
     if not people:
         return second
@@ -1157,7 +1186,10 @@ def digit_tokens(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 _MARKS = "/._-"
-_DIGIT_RUN = re.compile(r"[A-Za-z0-9/._\-]*[0-9][A-Za-z0-9/._\-]*")
+# from the start of a run only (the look-behind), its digitless head, a digit,
+# the rest: a run without a digit fails at its first character that is not
+# a letter or mark, and no match is tried from inside a run
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9/._\-])[A-Za-z/._\-]*[0-9][A-Za-z0-9/._\-]*")
 _ENTITY_TYPES = frozenset(str(t) for t in E)
 
 
