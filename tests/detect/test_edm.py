@@ -438,8 +438,9 @@ def test_person_mentions_equal_the_plain_reading(parts: list[str], data: st.Data
 
 def test_index_is_compact() -> None:
     index = make_index()
-    # 3 people x (key, nino, email, name, name+dob, name+postcode) = 18 keys of 12 bytes
-    assert index.nbytes == 18 * 12
+    # 3 people x (key, nino, email, name, name+dob, name+postcode) = 18 keys of
+    # 12 bytes, and a directory of 2 buckets (3 offsets of 4 bytes)
+    assert index.nbytes == 18 * 12 + 3 * 4
 
 
 # --------------------------------------------------------------------------- scanning
@@ -726,3 +727,24 @@ def test_the_name_caches_stay_bounded_and_answer_right(monkeypatch: pytest.Monke
     got = edm._cached(cache, [f"k{i}" for i in range(4)], compute)
     assert got == {f"k{i}": 2 for i in range(4)}
     assert len(cache) <= 5
+
+
+_U64S = st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(_U64S, max_size=300),
+    queries=st.lists(_U64S, min_size=1, max_size=40),
+    repeats=st.integers(1, 3),
+)
+def test_the_bucket_directory_finds_what_a_binary_search_finds(
+    keys: list[int], queries: list[int], repeats: int
+) -> None:
+    """Keys repeated (a name many share), at both ends of the range, few and
+    many of them; queries few (a binary search) and many (the directory)."""
+    k = np.sort(np.asarray(keys * repeats, dtype=np.uint64))
+    ds = DatasetIndex("t", 1, k, np.zeros(len(k), np.uint32), frozenset(), None, dict)
+    for q in (queries, queries * (edm._FEW_QUERIES // len(queries) + 1)):
+        wanted = np.asarray(q, dtype=np.uint64)
+        assert np.array_equal(ds.first_at_least(wanted), np.searchsorted(k, wanted, "left"))

@@ -296,6 +296,7 @@ def match_hasher(root: bytes, index_format: int = INDEX_FORMAT) -> KeyHasher:
 # the strings are grouped by their number of 8-byte words, each group laid
 # out as a (words, rows) uint64 matrix, and every SipRound runs as a few
 # numpy operations on all rows of a block.
+_FEW_QUERIES = 128  # below this, one binary search each costs less than the directory's steps
 _SIP_INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 _SIP_ROWS = 16_384  # rows hashed together: state arrays of 128 KB stay in cache
 _U64 = np.uint64
@@ -433,10 +434,45 @@ class DatasetIndex:
     key_pattern: str | None  # the shape of the key column's values, for prose
     refs: Callable[[Sequence[int]], dict[int, str]]
     hasher: KeyHasher | None = None
+    # Where each bucket of keys (by their top bits) starts, about 16-32 keys
+    # a bucket, 1 byte a registered row at 8 fields: a lookup reads the
+    # directory and then a few neighbouring keys, not the ~23 far-apart ones
+    # of a binary search over millions (3x quicker for a table chunk's).
+    buckets: np.ndarray = field(init=False, repr=False, compare=False)
+    bucket_shift: int = field(init=False, repr=False, compare=False)
+    bucket_steps: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        bits = max(1, min(30, len(self.keys).bit_length() - 5))
+        shift = 64 - bits
+        starts = np.arange(1, 1 << bits, dtype=np.uint64) << _U64(shift)
+        inner = np.searchsorted(self.keys, starts, "left")
+        small = len(self.keys) < 2**31  # 4-byte offsets: 1 byte a row at 8 fields
+        buckets = np.concatenate([[0], inner, [len(self.keys)]])
+        buckets = buckets.astype(np.int32 if small else np.int64)
+        object.__setattr__(self, "buckets", buckets)
+        object.__setattr__(self, "bucket_shift", shift)
+        object.__setattr__(self, "bucket_steps", int(np.diff(buckets).max()).bit_length())
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.rows.nbytes)
+        return int(self.keys.nbytes + self.rows.nbytes + self.buckets.nbytes)
+
+    def first_at_least(self, queries: np.ndarray) -> np.ndarray:
+        """``np.searchsorted(self.keys, queries, "left")``: through the
+        bucket directory for many queries, a plain binary search for a few."""
+        if len(queries) < _FEW_QUERIES:
+            return np.searchsorted(self.keys, queries, "left")
+        keys, last = self.keys, len(self.keys) - 1
+        at = (queries >> _U64(self.bucket_shift)).astype(np.intp)
+        lo = self.buckets[at].astype(np.int64)
+        hi = self.buckets[at + 1].astype(np.int64)
+        for _ in range(self.bucket_steps):  # a lower bound within [lo, hi]
+            mid = (lo + hi) >> 1
+            right = (keys[np.minimum(mid, last)] < queries) & (mid < hi)
+            lo = np.where(right, mid + 1, lo)
+            hi = np.where(right, hi, mid)
+        return lo
 
     def lookup(
         self, queries: np.ndarray, limits: np.ndarray | None = None
@@ -454,7 +490,7 @@ class DatasetIndex:
         repeats = not new.all()
         distinct = ordered[new] if repeats else ordered
         keys, last = self.keys, len(self.keys) - 1
-        lo = np.searchsorted(keys, distinct, "left")
+        lo = self.first_at_least(distinct)
         found = np.flatnonzero(keys[np.minimum(lo, last)] == distinct)
         if not found.size:
             return none
