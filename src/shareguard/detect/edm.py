@@ -296,7 +296,8 @@ def match_hasher(root: bytes, index_format: int = INDEX_FORMAT) -> KeyHasher:
 # the strings are grouped by their number of 8-byte words, each group laid
 # out as a (words, rows) uint64 matrix, and every SipRound runs as a few
 # numpy operations on all rows of a block.
-_FEW_QUERIES = 128  # below this, one binary search each costs less than the directory's steps
+_FEW_QUERIES = 128
+_DENSE_QUERIES = 32
 _SIP_INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 _SIP_ROWS = 16_384  # rows hashed together: state arrays of 128 KB stay in cache
 _U64 = np.uint64
@@ -459,10 +460,17 @@ class DatasetIndex:
         return int(self.keys.nbytes + self.rows.nbytes + self.buckets.nbytes)
 
     def first_at_least(self, queries: np.ndarray) -> np.ndarray:
-        """``np.searchsorted(self.keys, queries, "left")``: through the
-        bucket directory for many queries, a plain binary search for a few."""
-        if len(queries) < _FEW_QUERIES:
+        """``np.searchsorted(self.keys, queries, "left")``, through the
+        bucket directory for a table chunk's queries.  A binary search is
+        quicker for a few (the directory's steps cost more) and for as many
+        as a thirty-second of the keys (sorted, they walk the keys nearly in
+        order)."""
+        if not _FEW_QUERIES <= len(queries) <= len(self.keys) // _DENSE_QUERIES:
             return np.searchsorted(self.keys, queries, "left")
+        return self.bucket_search(queries)
+
+    def bucket_search(self, queries: np.ndarray) -> np.ndarray:
+        """:meth:`first_at_least` through the bucket directory."""
         keys, last = self.keys, len(self.keys) - 1
         at = (queries >> _U64(self.bucket_shift)).astype(np.intp)
         lo = self.buckets[at].astype(np.int64)
