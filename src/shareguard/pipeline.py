@@ -1,7 +1,8 @@
 """The scan pipeline from paths or bytes to a :class:`ScanReport`.
 
 Extraction and detection run per top-level file; with ``jobs > 1`` files are
-spread over worker processes (each loads the detectors once).
+spread over worker processes forked from this one once it has loaded the
+detectors and the match index, which they share.
 """
 
 from __future__ import annotations
@@ -156,13 +157,13 @@ def iter_scanned(
         for p in paths:
             yield _scanned(scan_file(p, settings, scanner), render)
         return
-    # Loaded once here rather than in every worker: the key (before workers
-    # race to create it), the lexicons and the match index.  Workers are
-    # forked, so they start with these and with every module imported.  They
+    # Loaded once here rather than in every worker: the key (make_scanner
+    # created it, before workers could race to), the lexicons and the match
+    # index.  Workers are forked, so they start with these and with every
+    # module imported.  They
     # are forked (all of them, as map submits every path) before this process
     # runs any polars query: a child forked after that would wait for ever on
     # polars threads that only the parent has.
-    settings.secret_key_bytes()
     scanner.warm()
     _worker = (settings, scanner, render)
     workers = min(jobs, len(paths))
