@@ -4,7 +4,9 @@ refresh, drop, resolve, the index round trip, and no plain value stored."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -288,3 +290,21 @@ def test_the_plain_sqlite_reader_reads_what_the_engine_reads(tmp_path: Path) -> 
     assert IndexReader.for_sqlite(missing, root).signature() == ()
     assert IndexReader.for_sqlite(missing, root).load().datasets == ()
     assert not missing.exists()
+
+
+def test_an_unreadable_store_is_a_clear_error_not_nothing_registered(tmp_path: Path) -> None:
+    """A scan must not carry on as if nobody were registered, nor exit 1 as
+    if it had found something, when it cannot read the store."""
+    path = tmp_path / "shareguard.db"
+    path.write_bytes(b"not a database, " * 512)
+    with pytest.raises(DatasetError, match="registered datasets cannot be read"):
+        IndexReader.for_sqlite(path, b"k" * 32).signature()
+    (tmp_path / "letter.txt").write_text("Dear Ann Jones, thank you.")
+    got = subprocess.run(
+        [str(Path(sys.executable).with_name("shareguard")), "scan", str(tmp_path / "letter.txt")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SHAREGUARD_HOME": str(tmp_path)},
+    )
+    assert got.returncode == 2, got.stderr
+    assert "registered datasets cannot be read" in got.stderr

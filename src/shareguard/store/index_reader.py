@@ -92,8 +92,12 @@ class IndexReader:
                     "SELECT id, version_id FROM datasets WHERE version_id IS NOT NULL ORDER BY id"
                 )
                 rows = cur.fetchall()
-        except (_Missing, sqlite3.OperationalError):
+        except _Missing:
             return ()
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):  # a store from before datasets
+                return ()
+            raise _unreadable(exc) from None
         return tuple((int(a), int(b)) for a, b in rows)
 
     def load(self) -> EdmIndex:
@@ -134,6 +138,8 @@ class IndexReader:
                 conn.rollback()  # read only: end the snapshot
         except _Missing:
             versions = []
+        except sqlite3.Error as exc:
+            raise _unreadable(exc) from None
         signature = tuple((int(d), int(v)) for d, _, v, _ in versions)
         return EdmIndex(MatchHasher.from_root(self.root), tuple(datasets), signature)
 
@@ -161,6 +167,12 @@ class IndexReader:
             index_format=fmt,
         )
         return match_hasher(self.root, fmt)
+
+
+def _unreadable(exc: sqlite3.Error) -> DatasetError:
+    """A clear error (a scan exits 2 with it, not 1 as if it had found
+    something): the store's own message names no value."""
+    return DatasetError(f"the registered datasets cannot be read from the store: {exc}")
 
 
 class _Missing(Exception):
@@ -230,35 +242,48 @@ class RefReader:
         runs = ends - starts >= _RUN_MIN
         scattered = [wanted[a:b] for a, b in zip(starts[~runs], ends[~runs], strict=True)]
         loose = np.concatenate(scattered).tolist() if scattered else []
+        ranges = [
+            (wanted[a:b], int(wanted[a]), int(wanted[b - 1]))
+            for a, b in zip(starts[runs].tolist(), ends[runs].tolist(), strict=True)
+        ]
+        try:
+            with self.reader.connect() as conn, closing(conn.cursor()) as cursor:
+                return self._fetch(cursor, ranges, loose)
+        except sqlite3.Error as exc:
+            raise _unreadable(exc) from None
+
+    def _fetch(
+        self, cursor: Any, ranges: list[tuple[np.ndarray, int, int]], loose: list[int]
+    ) -> dict[int, str]:
+        """Runs of rows (the rows, the first, the last) by range, loose rows
+        in batches."""
         out: dict[int, str] = {}
         p = "%s" if self.reader.postgres else "?"
         ranged = (
             "SELECT row_no, ref FROM dataset_subjects "
             f"WHERE version_id = {p} AND row_no BETWEEN {p} AND {p}"
         )
-        with self.reader.connect() as conn, closing(conn.cursor()) as cursor:
-            for a, b in zip(starts[runs].tolist(), ends[runs].tolist(), strict=True):
-                lo, hi = int(wanted[a]), int(wanted[b - 1])
-                cursor.execute(ranged, (self.version_id, lo, hi))
-                got = dict(cursor.fetchall())
-                if len(got) == b - a:  # every row of the range wanted
-                    out.update(got)
-                else:
-                    out.update((r, got[r]) for r in wanted[a:b].tolist() if r in got)
-            for start in range(0, len(loose), IN_BATCH):
-                chunk = loose[start : start + IN_BATCH]
-                if self.reader.postgres:
-                    sql = (
-                        "SELECT row_no, ref FROM dataset_subjects "
-                        "WHERE version_id = %s AND row_no = ANY(%s)"
-                    )
-                    cursor.execute(sql, (self.version_id, chunk))
-                else:
-                    marks = ",".join("?" * len(chunk))
-                    sql = (
-                        "SELECT row_no, ref FROM dataset_subjects "
-                        f"WHERE version_id = ? AND row_no IN ({marks})"
-                    )
-                    cursor.execute(sql, (self.version_id, *chunk))
-                out.update(cursor.fetchall())
+        for rows, lo, hi in ranges:
+            cursor.execute(ranged, (self.version_id, lo, hi))
+            got = dict(cursor.fetchall())
+            if len(got) == len(rows):  # every row of the range wanted
+                out.update(got)
+            else:
+                out.update((r, got[r]) for r in rows.tolist() if r in got)
+        for start in range(0, len(loose), IN_BATCH):
+            chunk = loose[start : start + IN_BATCH]
+            if self.reader.postgres:
+                sql = (
+                    "SELECT row_no, ref FROM dataset_subjects "
+                    "WHERE version_id = %s AND row_no = ANY(%s)"
+                )
+                cursor.execute(sql, (self.version_id, chunk))
+            else:
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT row_no, ref FROM dataset_subjects "
+                    f"WHERE version_id = ? AND row_no IN ({marks})"
+                )
+                cursor.execute(sql, (self.version_id, *chunk))
+            out.update(cursor.fetchall())
         return out
