@@ -24,7 +24,6 @@ from itertools import islice
 from typing import Any
 
 import polars as pl
-import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
@@ -47,8 +46,6 @@ from shareguard.store.models import (
     DatasetSubjectRow,
     DatasetVersionRow,
 )
-
-log = structlog.get_logger(__name__)
 
 PURPOSE_DATASET_KEYS = b"shareguard/dataset-keys/v1"
 SUBJECT_KIND = "subject"
