@@ -279,8 +279,10 @@ def test_format_1_keys_are_keyed_blake2b_as_registered_before() -> None:
     digest = hashlib.blake2b(b"2\x1fAB123456C", key=key, digest_size=8).digest()
     want = (int.from_bytes(digest, "little") & ~0xF) | int(Field.UK_NINO)
     assert int(legacy.keys(Field.UK_NINO, ["AB123456C"])[0]) == want
-    pair = legacy.pair_keys(Field.PERSON_DOB, ["ann jones"], ["1980-03-14"])
-    assert pair[0] == legacy.keys(Field.PERSON_DOB, ["ann jones\x1e1980-03-14"])[0]
+    pair = hashlib.blake2b(b"8\x1fann jones\x1e1980-03-14", key=key, digest_size=8).digest()
+    want = (int.from_bytes(pair, "little") & ~0xF) | int(Field.PERSON_DOB)
+    assert int(Field.PERSON_DOB) == 8
+    assert int(legacy.keys(Field.PERSON_DOB, [f"ann jones{edm.PAIR_SEP}1980-03-14"])[0]) == want
     assert isinstance(match_hasher(ROOT), MatchHasher)
     assert (
         legacy.keys(Field.UK_NINO, ["AB123456C"])[0]

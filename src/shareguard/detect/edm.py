@@ -126,6 +126,9 @@ _PAIRED: dict[str, Field] = {
     E.DATE_OF_BIRTH.value: Field.PERSON_DOB,
     E.UK_POSTCODE.value: Field.PERSON_POSTCODE,
 }
+# A name and the date of birth or postcode beside it, hashed as one value
+# (when registered and when matched alike).
+PAIR_SEP = "\x1e"
 _LOW4 = np.uint64(0xF)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
@@ -217,22 +220,8 @@ def _values(values: pl.Series | Iterable[str]) -> pl.Series:
     return s.cast(pl.String)
 
 
-class _PairKeys:
-    """``pair_keys`` of a hasher: two fields joined into one value."""
-
-    __slots__ = ()
-
-    def keys(self, code: Field, values: pl.Series | Iterable[str]) -> np.ndarray:
-        raise NotImplementedError
-
-    def pair_keys(
-        self, code: Field, names: pl.Series | Iterable[str], others: pl.Series | Iterable[str]
-    ) -> np.ndarray:
-        return self.keys(code, _values(names) + "\x1e" + _values(others))
-
-
 @dataclass(frozen=True, slots=True)
-class MatchHasher(_PairKeys):
+class MatchHasher:
     """Keyed SipHash-2-4 match keys (index format 2), the field code in the
     low 4 bits.  ``key`` is 16 bytes."""
 
@@ -254,7 +243,7 @@ class MatchHasher(_PairKeys):
 
 
 @dataclass(frozen=True, slots=True)
-class Blake2MatchHasher(_PairKeys):
+class Blake2MatchHasher:
     """Keyed BLAKE2b-64 match keys (index format 1: datasets registered
     before format 2), one ``hashlib`` call a value."""
 
@@ -977,7 +966,7 @@ def _name_keys(index: EdmIndex, sources: Sequence[Source], decided: np.ndarray) 
             other = other.unique(["row", "v"])
         pairs = people.join(other, on="row")
         if pairs.height:
-            second.put(code, pairs["row"].to_numpy(), pairs["v"] + "\x1e" + pairs["v_right"])
+            second.put(code, pairs["row"].to_numpy(), pairs["v"] + PAIR_SEP + pairs["v_right"])
     return second
 
 
@@ -1007,7 +996,7 @@ def _name_keys_few(index: EdmIndex, sources: Sequence[Source], decided: np.ndarr
         other = _pairs_of(sources, entity)
         for g, v in dict.fromkeys(other) if _several(sources, entity) else other:
             by_group.setdefault(g, []).append(v)
-        pairs = [(g, f"{f}\x1e{v}") for g, f in people for v in by_group.get(g, ())]
+        pairs = [(g, f + PAIR_SEP + v) for g, f in people for v in by_group.get(g, ())]
         if pairs:
             second.put(code, _groups(pairs), pl.Series([v for _, v in pairs], dtype=pl.String))
     return second
@@ -1361,7 +1350,7 @@ def build_match_keys(
             if entity in fields:
                 pair = pl.select(
                     pl.when(name.is_not_null() & fields[entity].is_not_null()).then(
-                        name + "\x1e" + fields[entity]
+                        name + PAIR_SEP + fields[entity]
                     )
                 ).to_series()
                 idx = pair.is_not_null().arg_true()
