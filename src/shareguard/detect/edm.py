@@ -285,8 +285,6 @@ def match_hasher(root: bytes, index_format: int = INDEX_FORMAT) -> KeyHasher:
 # the strings are grouped by their number of 8-byte words, each group laid
 # out as a (words, rows) uint64 matrix, and every SipRound runs as a few
 # numpy operations on all rows of a block.
-_FEW_QUERIES = 128
-_DENSE_QUERIES = 32
 _SIP_INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 _SIP_ROWS = 16_384  # rows hashed together: state arrays of 128 KB stay in cache
 _U64 = np.uint64
@@ -406,6 +404,12 @@ def _rotl(x: np.ndarray, bits: int, t: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- the index
+
+
+# DatasetIndex.first_at_least: the bucket directory between these (a few
+# queries, and a thirty-second of the keys or more, binary-search quicker)
+_FEW_QUERIES = 128
+_DENSE_QUERIES = 32
 
 
 @dataclass(frozen=True)
@@ -1028,7 +1032,7 @@ def _held(index: EdmIndex, names: pl.Series) -> np.ndarray:
     for ds in index.datasets:
         if Field.PERSON in ds.fields and ds.keys.size:
             keys = index.hasher_of(ds).keys(Field.PERSON, names)
-            at = np.minimum(np.searchsorted(ds.keys, keys), len(ds.keys) - 1)
+            at = np.minimum(ds.first_at_least(keys), len(ds.keys) - 1)
             hit |= ds.keys[at] == keys
     return hit
 
