@@ -794,27 +794,22 @@ def _by_row(found: list[Found]) -> Found:
     rows = np.concatenate([f[0] for f in found])
     fields = np.concatenate([f[1] for f in found])
     cats = np.concatenate([f[2] for f in found])
-    if _PACKED:  # one plain sort of (row, fields, categories) packed in 64 bits
-        packed = np.sort(
-            (rows.astype(np.uint64) << _U64(32))
-            | (fields.astype(np.uint64) << _U64(_CAT_BITS))
-            | cats.astype(np.uint64)
-        )
-        rows = (packed >> _U64(32)).astype(np.int64)
-        starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
-        merged = np.bitwise_or.reduceat(packed & _U64(0xFFFFFFFF), starts).astype(np.int64)
-        return rows[starts], merged >> _CAT_BITS, merged & ((1 << _CAT_BITS) - 1)
-    order = np.argsort(rows)
-    rows = rows[order]
+    # one plain sort of (row, fields, categories) packed in 64 bits
+    packed = np.sort(
+        (rows.astype(np.uint64) << _U64(32))
+        | (fields.astype(np.uint64) << _U64(_CAT_BITS))
+        | cats.astype(np.uint64)
+    )
+    rows = (packed >> _U64(32)).astype(np.int64)
     starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
-    fields = np.bitwise_or.reduceat(fields[order], starts)
-    cats = np.bitwise_or.reduceat(cats[order], starts)
-    return rows[starts], fields, cats
+    merged = np.bitwise_or.reduceat(packed & _U64(0xFFFFFFFF), starts).astype(np.int64)
+    return rows[starts], merged >> _CAT_BITS, merged & ((1 << _CAT_BITS) - 1)
 
 
 _CAT_BITS = len(ENTITY_ORDER)
 # field and category bit sets fit beside the row in 64 bits (rows are uint32)
-_PACKED = max(Field) + 1 + _CAT_BITS <= 32
+if max(Field) + 1 + _CAT_BITS > 32:
+    raise RuntimeError("match field and category bits no longer fit in 32: widen _by_row")
 
 
 @lru_cache(maxsize=4096)
