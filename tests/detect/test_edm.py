@@ -749,14 +749,18 @@ _U64S = st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1])
     keys=st.lists(_U64S, max_size=300),
     queries=st.lists(_U64S, min_size=1, max_size=40),
     repeats=st.integers(1, 3),
+    common=st.tuples(_U64S, st.integers(0, 200)),
 )
 def test_the_bucket_directory_finds_what_a_binary_search_finds(
-    keys: list[int], queries: list[int], repeats: int
+    keys: list[int], queries: list[int], repeats: int, common: tuple[int, int]
 ) -> None:
     """Keys repeated (a name many share), at both ends of the range, none,
-    few and many of them."""
-    k = np.sort(np.asarray(keys * repeats, dtype=np.uint64))
+    few and many of them, and one key so common that its bucket holds more
+    than the branch-free search covers."""
+    key, times = common
+    k = np.sort(np.asarray(keys * repeats + [key] * times, dtype=np.uint64))
     ds = DatasetIndex("t", 1, k, np.zeros(len(k), np.uint32), frozenset(), None, dict)
-    wanted = np.asarray(queries, dtype=np.uint64)
+    near = [q for q in (key - 1, key, key + 1) if 0 <= q < 2**64]
+    wanted = np.asarray(queries + near, dtype=np.uint64)
     assert np.array_equal(ds.bucket_search(wanted), np.searchsorted(k, wanted, "left"))
     assert np.array_equal(ds.first_at_least(wanted), np.searchsorted(k, wanted, "left"))
