@@ -662,6 +662,27 @@ def test_key_prefilter_passes_every_cell_that_folds_into_a_key(
     assert got["passes"].tail(len(keys)).all()
 
 
+@given(keys=_KEY_SETS, cells=st.lists(_CELL, max_size=30))
+def test_key_cells_are_the_cells_that_fold_into_a_key(keys: list[str], cells: list[str]) -> None:
+    """A whole column of short cells is passed over without a look at each."""
+    pattern = key_pattern(pl.Series(keys))
+    assert pattern is not None
+    ds = DatasetIndex(
+        "t", 1, np.zeros(0, np.uint64), np.zeros(0, np.uint32), frozenset(), pattern, dict
+    )
+    index = EdmIndex(MatchHasher(bytes(16)), (ds,))
+    column = pl.Series("v", cells, dtype=pl.String)
+    folded = fold_key(column)
+    want = [
+        i
+        for i, v in enumerate(folded.to_list())
+        if re.fullmatch(pattern, v) and re.search("[0-9]", v)
+    ]
+    got = edm._key_cells(index, [column])
+    assert [r for rows, _ in got for r in rows.tolist()] == want
+    assert [v for _, values in got for v in values.to_list()] == [folded[i] for i in want]
+
+
 def test_key_prefilter_drops_cells_that_cannot_be_keys() -> None:
     pattern = key_pattern(pl.Series(["EMP00101", "EMP00417"]))
     assert pattern is not None

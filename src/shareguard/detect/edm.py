@@ -611,6 +611,11 @@ class EdmIndex:
         return key_candidates(pl.col("v"), [d.key_pattern for d in self.datasets if d.key_pattern])
 
     @cached_property
+    def key_bytes(self) -> int:
+        """The fewest bytes of a cell that :attr:`key_cells` may pass."""
+        return shortest_key([d.key_pattern for d in self.datasets if d.key_pattern])
+
+    @cached_property
     def wanted(self) -> frozenset[str]:
         """The entity types some dataset matches (alone or paired with the name)."""
         return frozenset(e for e in (*_ENTITY_FIELD, *_PAIRED, E.PERSON.value) if self.wants(e))
@@ -927,6 +932,9 @@ def _key_cells(index: EdmIndex, columns: Sequence[pl.Series]) -> list[tuple[np.n
         return []
     out = []
     for cells in columns:
+        longest = cells.str.len_bytes().max()
+        if longest is None or int(longest) < index.key_bytes:  # type: ignore[arg-type]
+            continue  # a column of short cells (grades, amounts): none is a key
         keys = (
             pl.DataFrame({"v": cells})
             .lazy()
@@ -1452,9 +1460,16 @@ def key_candidates(cells: pl.Expr, patterns: Sequence[str]) -> pl.Expr:
     if not shapes or any(m is None for m in shapes):
         return has_digit
     allowed = "".join(m.group(1) for m in shapes if m)
-    shortest = min(int(m.group(2)) for m in shapes if m)
+    shortest = shortest_key(patterns)
     stray = rf"[\x00-\x7F&&[^\sa-z{allowed}]]"
     return has_digit & (cells.str.len_bytes() >= shortest) & ~cells.str.contains(stray)
+
+
+def shortest_key(patterns: Sequence[str]) -> int:
+    """The fewest bytes of a cell that folds into a value of one of
+    ``patterns`` (made by :func:`key_pattern`; 1 for any other pattern)."""
+    shapes = [_KEY_PATTERN.fullmatch(p) for p in patterns]
+    return min((int(m.group(2)) if m else 1 for m in shapes), default=1)
 
 
 def infer_column_types(header: Sequence[str], rows: Sequence[Sequence[str]]) -> dict[str, str]:
