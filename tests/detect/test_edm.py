@@ -144,11 +144,13 @@ _NAME_TEXT = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(names=st.lists(_NAME_TEXT | st.none(), min_size=1, max_size=12))
 def test_plain_names_fold_as_the_general_way_folds_them(names: list[str | None]) -> None:
-    """Plain ASCII names take a short way (titles, one-word names, the same
-    first and last word among them); any mix of plain and other names folds
-    as the general way alone folds each."""
+    """Plain ASCII names take a short way, vectorised or in plain Python
+    (titles, one-word names, the same first and last word among them); any
+    mix of plain and other names folds as the general way alone folds each."""
     series = pl.Series(names, dtype=pl.String)
-    assert edm._fold_names(series).to_list() == edm._fold_any(series).to_list()
+    general = edm._fold_any(series).to_list()
+    assert edm._fold_names(series).to_list() == general
+    assert edm._fold_few(names) == general  # a text's few, in plain Python
 
 
 def test_dates_in_register_layouts_become_iso() -> None:

@@ -150,10 +150,30 @@ def fold_names(names: pl.Series) -> pl.Series:
     if len(names) > _FOLD_ONE_BY_ONE:
         return _per_distinct(names, _fold_names).rename("n")
     values = names.to_list()
-    folded = _cached(
-        _FOLDED, values, lambda new: _fold_names(pl.Series(new, dtype=pl.String)).to_list()
-    )
+    folded = _cached(_FOLDED, values, _fold_few)
     return pl.Series("n", [folded[v] for v in values], dtype=pl.String)
+
+
+def _fold_few(names: list[str | None]) -> list[str | None]:
+    """:func:`_fold_names` of a few names: plain ones in plain Python (a
+    polars call costs more than folding a text's names), the rest in one
+    call of the general way."""
+    out: list[str | None] = []
+    rest: list[int] = []
+    for i, name in enumerate(names):
+        if name is not None and _PLAIN_NAME_RE.fullmatch(name):
+            words = name.lower().split(" ")
+            last = len(words) - 1
+            first = next(j for j, w in enumerate(words) if w not in TITLES or j == last)
+            out.append(None if words[first] == words[last] else f"{words[first]} {words[last]}")
+        else:
+            out.append(None)
+            rest.append(i)
+    if rest:
+        general = _fold_any(pl.Series([names[i] for i in rest], dtype=pl.String)).to_list()
+        for i, folded in zip(rest, general, strict=True):
+            out[i] = folded
+    return out
 
 
 _K = TypeVar("_K")
@@ -206,6 +226,7 @@ def _fold_names(names: pl.Series) -> pl.Series:
 
 
 _PLAIN_NAME = r"^[A-Za-z]+(?: [A-Za-z]+)+$"
+_PLAIN_NAME_RE = re.compile(_PLAIN_NAME)
 
 
 def _fold_plain(names: pl.Series) -> pl.Series:
