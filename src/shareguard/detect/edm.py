@@ -614,9 +614,14 @@ class EdmIndex:
         return dataset.hasher or self.hasher
 
     @cached_property
+    def key_patterns(self) -> tuple[str, ...]:
+        """The key shape of every dataset that has one (see :func:`key_pattern`)."""
+        return tuple(d.key_pattern for d in self.datasets if d.key_pattern)
+
+    @cached_property
     def key_shape(self) -> str | None:
         """One regex for the key values of every dataset (folded as :func:`fold_key`)."""
-        shapes = [f"(?:{d.key_pattern})" for d in self.datasets if d.key_pattern]
+        shapes = [f"(?:{p})" for p in self.key_patterns]
         return f"^(?:{'|'.join(shapes)})$" if shapes else None
 
     @cached_property
@@ -629,12 +634,12 @@ class EdmIndex:
     def key_cells(self) -> pl.Expr:
         """A cheap test that every raw cell (column ``v``) that folds into a
         :attr:`key_shape` value passes, so that only those are folded."""
-        return key_candidates(pl.col("v"), [d.key_pattern for d in self.datasets if d.key_pattern])
+        return key_candidates(pl.col("v"), self.key_patterns)
 
     @cached_property
     def key_bytes(self) -> int:
         """The fewest bytes of a cell that :attr:`key_cells` may pass."""
-        return shortest_key([d.key_pattern for d in self.datasets if d.key_pattern])
+        return shortest_key(self.key_patterns)
 
     @cached_property
     def wanted(self) -> frozenset[str]:
