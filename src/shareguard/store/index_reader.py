@@ -119,7 +119,7 @@ class IndexReader:
                     spec = json.loads(spec_text)
                     cur.execute(
                         "SELECT keys, rows FROM dataset_index_parts "
-                        f"WHERE version_id = {self._mark} ORDER BY part",
+                        f"WHERE version_id = {self.mark} ORDER BY part",
                         (version_id,),
                     )
                     parts = cur.fetchall()
@@ -144,7 +144,8 @@ class IndexReader:
         return EdmIndex(MatchHasher.from_root(self.root), tuple(datasets), signature)
 
     @property
-    def _mark(self) -> str:
+    def mark(self) -> str:
+        """The driver's parameter marker."""
         return "%s" if self.postgres else "?"
 
     def _hasher_for(self, name: str, spec: dict[str, Any]) -> KeyHasher | None:
@@ -258,7 +259,7 @@ class RefReader:
         """Runs of rows (the rows, the first, the last) by range, loose rows
         in batches."""
         out: dict[int, str] = {}
-        p = "%s" if self.reader.postgres else "?"
+        p = self.reader.mark
         ranged = (
             "SELECT row_no, ref FROM dataset_subjects "
             f"WHERE version_id = {p} AND row_no BETWEEN {p} AND {p}"
