@@ -160,10 +160,9 @@ def iter_scanned(
     # Loaded once here rather than in every worker: the key (make_scanner
     # created it, before workers could race to), the lexicons and the match
     # index.  Workers are forked, so they start with these and with every
-    # module imported.  They
-    # are forked (all of them, as map submits every path) before this process
-    # runs any polars query: a child forked after that would wait for ever on
-    # polars threads that only the parent has.
+    # module imported.  They are forked (all of them, as map submits every
+    # path) before this process runs any polars query: a child forked after
+    # that would wait for ever on polars threads that only the parent has.
     scanner.warm()
     _worker = (settings, scanner, render)
     workers = min(jobs, len(paths))
