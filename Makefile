@@ -21,7 +21,7 @@ $(UV):
 	$(PYTHON) -m venv .uv
 	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock hatch_build.py src/shareguard/detect/_edmkernel.c
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
@@ -51,7 +51,7 @@ system-deps:
 	bash tools/system-deps.sh
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff check src tests bench tools hatch_build.py
 
 typecheck: install
 	$(VENV)/bin/mypy src

@@ -4,13 +4,17 @@ and the scanner deciding who is present, possible or absent."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import string
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import polars as pl
@@ -55,6 +59,22 @@ from shareguard.model import (
 )
 
 ROOT = bytes(range(32))
+
+# The compiled kernel (built by `make install`) and its numpy twins: the
+# tests below hold each to the other and to plain references.
+COMPILED = importlib.import_module("shareguard.detect._edmkernel")
+WAYS: dict[str, ModuleType | None] = {"compiled": COMPILED, "numpy": None}
+
+
+@contextmanager
+def matching_by(kernel: ModuleType | None) -> Iterator[None]:
+    saved = edm.KERNEL
+    edm.KERNEL = kernel
+    try:
+        yield
+    finally:
+        edm.KERNEL = saved
+
 
 # Fixture people, made up.  NINOs and NHS numbers pass their check rules.
 PEOPLE = {
@@ -252,8 +272,13 @@ def test_siphash_gives_the_published_vectors() -> None:
     k0, k1 = struct.unpack("<QQ", key)
     # bytes below 0x80 are one UTF-8 byte each: the strings are those messages
     messages = pl.Series([bytes(range(n)).decode("ascii") for n in SIPHASH_VECTORS])
-    got = siphash24(k0, k1, messages)
-    assert [int(x) for x in got] == list(SIPHASH_VECTORS.values())
+    for kernel in WAYS.values():
+        with matching_by(kernel):
+            got = siphash24(k0, k1, messages)
+            assert [int(x) for x in got] == list(SIPHASH_VECTORS.values())
+            # past the few hashed one by one, the column ways
+            many = siphash24(k0, k1, pl.concat([messages] * 80))
+            assert [int(x) for x in many] == list(SIPHASH_VECTORS.values()) * 80
     assert [_siphash_reference(key, bytes(range(n))) for n in SIPHASH_VECTORS] == list(
         SIPHASH_VECTORS.values()
     )
@@ -268,15 +293,20 @@ def test_siphash_gives_the_published_vectors() -> None:
 def test_vectorised_siphash_equals_one_value_at_a_time(
     values: list[str], prefix: str, key: bytes
 ) -> None:
-    """Every length (words of several sizes in one call), any character; a
-    few values hashed one by one in Python, more by the vectorised path."""
+    """Every length (words of several sizes in one call), any character;
+    compiled and in numpy, a few values (laid out or hashed one by one in
+    Python) and more (laid out by polars)."""
     k0, k1 = struct.unpack("<QQ", key)
-    many = values * (edm._SIP_ONE_BY_ONE // len(values) + 1)
-    assert len(many) > edm._SIP_ONE_BY_ONE >= len(values)
+    few = max(edm._SIP_ONE_BY_ONE, edm._PACK_IN_PYTHON)
+    many = values * (few // len(values) + 1)
+    assert len(many) > few
+    assert len(values) <= min(edm._SIP_ONE_BY_ONE, edm._PACK_IN_PYTHON)
     for batch in (values, many):
-        got = siphash24(k0, k1, pl.Series(batch, dtype=pl.String), prefix)
         want = [_siphash_reference(key, (prefix + v).encode()) for v in batch]
-        assert [int(x) for x in got] == want
+        for kernel in WAYS.values():
+            with matching_by(kernel):
+                got = siphash24(k0, k1, pl.Series(batch, dtype=pl.String), prefix)
+            assert [int(x) for x in got] == want
 
 
 def test_many_values_are_hashed_in_blocks_like_one() -> None:
@@ -362,7 +392,6 @@ def test_lookup_equals_looking_at_every_key(
         lambda r: {},
     )
     limits = None if limit is None else np.full(len(queries), limit, dtype=np.int64)
-    qi, rows = ds.lookup(np.array(queries, dtype=np.uint64), limits)
     want = sorted(
         (i, r)
         for i, q in enumerate(queries)
@@ -370,6 +399,7 @@ def test_lookup_equals_looking_at_every_key(
         for r, k in enumerate(ordered)
         if k == q
     )
+    qi, rows = ds.lookup(np.array(queries, dtype=np.uint64), limits)
     assert sorted(zip(qi.tolist(), rows.tolist(), strict=True)) == want
 
 
@@ -801,5 +831,59 @@ def test_the_bucket_directory_finds_what_a_binary_search_finds(
     ds = DatasetIndex("t", 1, k, np.zeros(len(k), np.uint32), frozenset(), None, dict)
     near = [q for q in (key - 1, key, key + 1) if 0 <= q < 2**64]
     wanted = np.asarray(queries + near, dtype=np.uint64)
-    assert np.array_equal(ds.bucket_search(wanted), np.searchsorted(k, wanted, "left"))
-    assert np.array_equal(ds.first_at_least(wanted), np.searchsorted(k, wanted, "left"))
+    first = np.searchsorted(k, wanted, "left")
+    assert np.array_equal(ds.bucket_search(wanted), first)
+    assert np.array_equal(ds.first_at_least(wanted), first)
+
+
+def test_the_kernel_is_built_and_used() -> None:
+    """`make install` compiles the kernel; a scan uses it unless told not to.
+    Without it matching still works, several times slower: the tests would
+    not notice, so this one does."""
+    assert edm.KERNEL is COMPILED or os.environ.get("SHAREGUARD_EDM_KERNEL") == "numpy"
+    script = "import shareguard.detect.edm as e; print(e.KERNEL is None)"
+    env = dict(os.environ, SHAREGUARD_EDM_KERNEL="numpy")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_the_kernel_refuses_what_would_read_outside_its_buffers() -> None:
+    u64 = np.zeros(2, dtype=np.uint64)
+    with pytest.raises(ValueError, match="outside data"):
+        COMPILED.siphash24(0, 0, b"", b"abc", np.array([0, 2, 4], dtype=np.int64), u64)
+    with pytest.raises(ValueError, match="not in order"):
+        COMPILED.siphash24(0, 0, b"", b"abc", np.array([0, 2, 1], dtype=np.int64), u64)
+    with pytest.raises(ValueError, match="one more item"):
+        COMPILED.siphash24(0, 0, b"", b"abc", np.array([0, 3], dtype=np.int64), u64)
+    with pytest.raises(ValueError, match="items of 8 bytes"):
+        COMPILED.siphash24(0, 0, b"", b"abc", np.array([0, 1, 3], dtype=np.int32), u64)
+    with pytest.raises(BufferError):  # read-only output
+        COMPILED.siphash24(0, 0, b"", b"abc", np.array([0, 1, 3], dtype=np.int64), b"x" * 16)
+    keys = np.array([1, 2, 3], dtype=np.uint64)
+    out = np.zeros(1, dtype=np.int64)
+    query = np.array([2**63], dtype=np.uint64)  # the second of two buckets
+    with pytest.raises(ValueError, match="not a directory"):
+        COMPILED.find(keys, np.array([0, 1, 9], dtype=np.int32), 63, query, out)
+    with pytest.raises(ValueError, match="not a directory"):
+        COMPILED.find(keys, np.array([0, 2, 1], dtype=np.int64), 63, query, out)
+    with pytest.raises(ValueError, match="one per value"):
+        COMPILED.find(keys, np.array([0, 3], dtype=np.int32), 63, query, out)
+    with pytest.raises(ValueError, match="shift"):
+        COMPILED.find(keys, np.array([0, 3], dtype=np.int32), 64, query, out)
+    COMPILED.find(keys, np.array([0, 3, 3], dtype=np.int32), 63, np.array([2], np.uint64), out)
+    assert out.tolist() == [1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(["ann jones", "bo li", "émile zola", "x"]), max_size=600),
+    key=st.binary(min_size=16, max_size=16),
+)
+def test_match_keys_are_the_same_either_way(names: list[str], key: bytes) -> None:
+    """Whole columns (repeated values hashed once) as a scan hashes them."""
+    hasher = MatchHasher(key)
+    got = []
+    for kernel in WAYS.values():
+        with matching_by(kernel):
+            got.append(edm._keys_once(hasher, Field.PERSON, pl.Series(names, dtype=pl.String)))
+    assert np.array_equal(got[0], got[1])

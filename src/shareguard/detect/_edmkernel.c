@@ -1,0 +1,302 @@
+/*
+ * The two inner loops of exact data match, compiled: keyed SipHash-2-4 of
+ * many short strings, and the search of sorted match keys through their
+ * bucket directory.  shareguard.detect.edm holds the same two in numpy and
+ * uses them when this module is missing; the tests hold both to each other
+ * and to the reference test vectors.
+ *
+ * Both functions read and write caller-owned buffers (bytes, numpy arrays),
+ * check every offset they are given before they read at it, and run without
+ * the GIL.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ SipHash-2-4 */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+#define SIPROUND                                                               \
+    do {                                                                       \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);              \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                 \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                 \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);              \
+    } while (0)
+
+static inline uint64_t
+load_le64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/* SipHash-2-4 of head || tail under (k0, k1): the message is the field's
+ * prefix followed by the value, without copying them together. */
+static uint64_t
+siphash24(uint64_t k0, uint64_t k1, const unsigned char *head, size_t n_head,
+          const unsigned char *tail, size_t n_tail)
+{
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+    uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+    uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+    unsigned char word[8];
+    size_t filled = 0;
+    const unsigned char *parts[2] = {head, tail};
+    size_t sizes[2] = {n_head, n_tail};
+
+    for (int k = 0; k < 2; k++) {
+        const unsigned char *p = parts[k];
+        size_t n = sizes[k];
+        while (n) {
+            if (filled == 0 && n >= 8) {
+                uint64_t m = load_le64(p);
+                v3 ^= m; SIPROUND; SIPROUND; v0 ^= m;
+                p += 8;
+                n -= 8;
+                continue;
+            }
+            word[filled++] = *p++;
+            n--;
+            if (filled == 8) {
+                uint64_t m = load_le64(word);
+                v3 ^= m; SIPROUND; SIPROUND; v0 ^= m;
+                filled = 0;
+            }
+        }
+    }
+    uint64_t last = (uint64_t)((n_head + n_tail) & 0xff) << 56;
+    for (size_t i = 0; i < filled; i++)
+        last |= (uint64_t)word[i] << (8 * i);
+    v3 ^= last; SIPROUND; SIPROUND; v0 ^= last;
+    v2 ^= 0xff;
+    SIPROUND; SIPROUND; SIPROUND; SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+/* A C-contiguous buffer of items of `itemsize` bytes, writable if asked. */
+static int
+get_array(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writable, const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    if (view->itemsize != itemsize || view->len % itemsize != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: items of %zd bytes expected, got %zd",
+                     what, itemsize, view->itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ siphash24 */
+
+PyDoc_STRVAR(siphash24_doc,
+"siphash24(k0, k1, prefix, data, offsets, out)\n\n"
+"out[i] = SipHash-2-4 under the key (k0, k1) of prefix + data[offsets[i]:offsets[i + 1]].\n"
+"k0, k1: the key's two little-endian 64-bit halves; prefix, data: bytes-like;\n"
+"offsets: int64, one more than out; out: writable uint64.");
+
+static PyObject *
+py_siphash24(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    unsigned long long k0, k1;
+    Py_buffer prefix, data;
+    PyObject *offsets_obj, *out_obj;
+    Py_buffer offsets, out;
+
+    if (!PyArg_ParseTuple(args, "KKy*y*OO:siphash24", &k0, &k1, &prefix, &data,
+                          &offsets_obj, &out_obj))
+        return NULL;
+    PyObject *result = NULL;
+    int have_offsets = 0, have_out = 0;
+    if (get_array(offsets_obj, &offsets, 8, 0, "offsets") < 0)
+        goto done;
+    have_offsets = 1;
+    if (get_array(out_obj, &out, 8, 1, "out") < 0)
+        goto done;
+    have_out = 1;
+
+    Py_ssize_t n = out.len / 8;
+    const int64_t *off = (const int64_t *)offsets.buf;
+    if (offsets.len / 8 != n + 1) {
+        PyErr_SetString(PyExc_ValueError, "offsets: one more item than out expected");
+        goto done;
+    }
+    if (off[0] < 0 || off[n] > data.len) {
+        PyErr_SetString(PyExc_ValueError, "offsets: outside data");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (off[i + 1] < off[i]) {
+            PyErr_SetString(PyExc_ValueError, "offsets: not in order");
+            goto done;
+        }
+    }
+    const unsigned char *bytes = (const unsigned char *)data.buf;
+    const unsigned char *head = (const unsigned char *)prefix.buf;
+    size_t n_head = (size_t)prefix.len;
+    uint64_t *hashes = (uint64_t *)out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++)
+        hashes[i] = siphash24(k0, k1, head, n_head, bytes + off[i], (size_t)(off[i + 1] - off[i]));
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    if (have_out)
+        PyBuffer_Release(&out);
+    if (have_offsets)
+        PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&prefix);
+    return result;
+}
+
+/* ------------------------------------------------------------------ find */
+
+PyDoc_STRVAR(find_doc,
+"find(keys, buckets, shift, queries, out)\n\n"
+"out[i] = the first position p of keys (sorted uint64) with keys[p] == queries[i],\n"
+"or -1 where there is none.  buckets (int32 or int64, one more than 2**(64 - shift)):\n"
+"where each bucket of keys by their top 64 - shift bits starts, the last item the\n"
+"number of keys.  out: writable int64, as long as queries.");
+
+/* queries looked up together: each one's bucket and first keys are asked
+ * of memory before any is searched, so that the reads overlap */
+#define FIND_BATCH 16
+
+static PyObject *
+py_find(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *keys_obj, *buckets_obj, *queries_obj, *out_obj;
+    int shift;
+    Py_buffer keys, buckets, queries, out;
+
+    if (!PyArg_ParseTuple(args, "OOiOO:find", &keys_obj, &buckets_obj, &shift, &queries_obj,
+                          &out_obj))
+        return NULL;
+    if (shift < 1 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "shift: 1 to 63 expected");
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int held = 0;
+    if (get_array(keys_obj, &keys, 8, 0, "keys") < 0)
+        goto done;
+    held = 1;
+    if (PyObject_GetBuffer(buckets_obj, &buckets, PyBUF_C_CONTIGUOUS) < 0)
+        goto done;
+    held = 2;
+    if (get_array(queries_obj, &queries, 8, 0, "queries") < 0)
+        goto done;
+    held = 3;
+    if (get_array(out_obj, &out, 8, 1, "out") < 0)
+        goto done;
+    held = 4;
+
+    Py_ssize_t n_keys = keys.len / 8, n = queries.len / 8;
+    Py_ssize_t width = buckets.itemsize;
+    if ((width != 4 && width != 8) || buckets.len % width != 0) {
+        PyErr_SetString(PyExc_ValueError, "buckets: int32 or int64 expected");
+        goto done;
+    }
+    Py_ssize_t n_buckets = buckets.len / width - 1;
+    if (out.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "out: as many items as queries expected");
+        goto done;
+    }
+    if (n_buckets < 1 || (uint64_t)n_buckets != (uint64_t)1 << (64 - shift)) {
+        PyErr_SetString(PyExc_ValueError, "buckets: one per value of the top 64 - shift bits expected");
+        goto done;
+    }
+    const int32_t *b32 = (const int32_t *)buckets.buf;
+    const int64_t *b64 = (const int64_t *)buckets.buf;
+    const uint64_t *k = (const uint64_t *)keys.buf;
+    const uint64_t *q = (const uint64_t *)queries.buf;
+    int64_t *pos = (int64_t *)out.buf;
+    int broken = 0;
+    Py_BEGIN_ALLOW_THREADS
+    int64_t lo[FIND_BATCH], hi[FIND_BATCH];
+    for (Py_ssize_t start = 0; start < n && !broken; start += FIND_BATCH) {
+        Py_ssize_t count = n - start < FIND_BATCH ? n - start : FIND_BATCH;
+        /* < n_buckets, by the check above */
+        for (Py_ssize_t j = 0; j < count; j++) {
+            Py_ssize_t at = (Py_ssize_t)(q[start + j] >> shift);
+            __builtin_prefetch(width == 4 ? (const void *)(b32 + at) : (const void *)(b64 + at));
+        }
+        for (Py_ssize_t j = 0; j < count; j++) {
+            Py_ssize_t at = (Py_ssize_t)(q[start + j] >> shift);
+            lo[j] = width == 4 ? (int64_t)b32[at] : b64[at];
+            hi[j] = width == 4 ? (int64_t)b32[at + 1] : b64[at + 1];
+            if (lo[j] < 0 || hi[j] < lo[j] || hi[j] > n_keys) { /* never read outside the keys */
+                broken = 1;
+                break;
+            }
+            /* the bucket's first keys (16 to 32 on average), a cache line each 8 */
+            for (int64_t ahead = lo[j]; ahead < hi[j] && ahead < lo[j] + 64; ahead += 8)
+                __builtin_prefetch(k + ahead);
+        }
+        for (Py_ssize_t j = 0; j < count && !broken; j++) {
+            uint64_t query = q[start + j];
+            int64_t a = lo[j], b = hi[j];
+            while (a < b) { /* the first key >= query in [a, b) */
+                int64_t mid = a + ((b - a) >> 1);
+                if (k[mid] < query)
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            pos[start + j] = a < hi[j] && k[a] == query ? a : -1;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (broken) {
+        PyErr_SetString(PyExc_ValueError, "buckets: not a directory of the keys");
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (held >= 4)
+        PyBuffer_Release(&out);
+    if (held >= 3)
+        PyBuffer_Release(&queries);
+    if (held >= 2)
+        PyBuffer_Release(&buckets);
+    if (held >= 1)
+        PyBuffer_Release(&keys);
+    return result;
+}
+
+/* ------------------------------------------------------------------ module */
+
+static PyMethodDef methods[] = {
+    {"siphash24", py_siphash24, METH_VARARGS, siphash24_doc},
+    {"find", py_find, METH_VARARGS, find_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "_edmkernel",
+    "Compiled inner loops of exact data match (see shareguard.detect.edm).",
+    0,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__edmkernel(void)
+{
+    return PyModule_Create(&module);
+}
