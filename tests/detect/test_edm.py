@@ -399,8 +399,10 @@ def test_lookup_equals_looking_at_every_key(
         for r, k in enumerate(ordered)
         if k == q
     )
-    qi, rows = ds.lookup(np.array(queries, dtype=np.uint64), limits)
-    assert sorted(zip(qi.tolist(), rows.tolist(), strict=True)) == want
+    for kernel in WAYS.values():
+        with matching_by(kernel):
+            qi, rows = ds.lookup(np.array(queries, dtype=np.uint64), limits)
+        assert sorted(zip(qi.tolist(), rows.tolist(), strict=True)) == want
 
 
 def test_repeated_values_are_hashed_once_to_the_same_keys() -> None:
@@ -834,6 +836,10 @@ def test_the_bucket_directory_finds_what_a_binary_search_finds(
     first = np.searchsorted(k, wanted, "left")
     assert np.array_equal(ds.bucket_search(wanted), first)
     assert np.array_equal(ds.first_at_least(wanted), first)
+    there = np.where(k[np.minimum(first, len(k) - 1)] == wanted, first, -1) if k.size else -1
+    for kernel in WAYS.values():
+        with matching_by(kernel):
+            assert np.array_equal(ds.find(wanted), np.broadcast_to(there, wanted.shape))
 
 
 def test_the_kernel_is_built_and_used() -> None:

@@ -604,42 +604,45 @@ class DatasetIndex:
             pos[wide] = np.searchsorted(keys, queries[wide], "left")
         return pos
 
+    def find(self, queries: np.ndarray) -> np.ndarray:
+        """The first position of each query's key, -1 where it has none.
+        The kernel looks each query up where it stands; the numpy twin sorts
+        them first (its gathers then walk the keys nearly in order)."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint64)
+        if not self.keys.size:
+            return np.full(len(queries), -1, dtype=np.int64)
+        if KERNEL is not None:
+            out = np.empty(len(queries), dtype=np.int64)
+            KERNEL.find(self.keys, self.buckets, self.bucket_shift, queries, out)
+            return out
+        order = np.argsort(queries)
+        ordered = queries[order]
+        at = self.first_at_least(ordered)
+        hit = self.keys[np.minimum(at, len(self.keys) - 1)] == ordered
+        out = np.empty(len(queries), dtype=np.int64)
+        out[order] = np.where(hit, at, -1)
+        return out
+
     def lookup(
         self, queries: np.ndarray, limits: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(query position, registered row) for every key found; a query
-        whose key more than ``limits[i]`` rows share finds nothing."""
+        """(query position, registered row) for every key found, in query
+        order; a query whose key more than ``limits[i]`` rows share finds
+        nothing."""
         none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
         if not queries.size or not self.keys.size:
             return none
-        order = np.argsort(queries)  # sorted queries walk the keys in order: fewer cache misses
-        ordered = queries[order]
-        # a value repeated (a common name, a postcode) is searched for once
-        new = np.ones(len(ordered), dtype=bool)
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        repeats = not new.all()
-        distinct = ordered[new] if repeats else ordered
-        keys, last = self.keys, len(self.keys) - 1
-        lo = self.first_at_least(distinct)
-        found = np.flatnonzero(keys[np.minimum(lo, last)] == distinct)
-        if not found.size:
+        pos = self.find(queries)
+        qi = np.flatnonzero(pos >= 0)
+        if not qi.size:
             return none
-        lo, distinct = lo[found], distinct[found]
+        keys, last, lo = self.keys, len(self.keys) - 1, pos[qi]
         # most values find one row: the upper bound only for those whose next
         # key is theirs too (a name, a shared phone)
-        counts = np.ones(len(found), dtype=np.int64)
-        more = (keys[np.minimum(lo + 1, last)] == distinct) & (lo < last)
+        counts = np.ones(len(qi), dtype=np.int64)
+        more = (keys[np.minimum(lo + 1, last)] == keys[lo]) & (lo < last)
         if more.any():
-            counts[more] = np.searchsorted(keys, distinct[more], "right") - lo[more]
-        if repeats:  # back to every (sorted) query of each value found
-            starts = np.flatnonzero(new)
-            times = np.diff(np.append(starts, len(ordered)))[found]
-            at = np.repeat(starts[found] - (np.cumsum(times) - times), times)
-            at += np.arange(len(at))
-            lo, counts = np.repeat(lo, times), np.repeat(counts, times)
-            qi = order[at]
-        else:
-            qi = order[found]
+            counts[more] = np.searchsorted(keys, keys[lo[more]], "right") - lo[more]
         if limits is not None:
             keep = counts <= limits[qi]
             if not keep.all():
@@ -1168,9 +1171,7 @@ def _held(index: EdmIndex, names: pl.Series) -> np.ndarray:
     hit = np.zeros(len(names), dtype=bool)
     for ds in index.datasets:
         if Field.PERSON in ds.fields and ds.keys.size:
-            keys = index.hasher_of(ds).keys(Field.PERSON, names)
-            at = np.minimum(ds.first_at_least(keys), len(ds.keys) - 1)
-            hit |= ds.keys[at] == keys
+            hit |= ds.find(index.hasher_of(ds).keys(Field.PERSON, names)) >= 0
     return hit
 
 
