@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -290,6 +291,43 @@ def test_the_plain_sqlite_reader_reads_what_the_engine_reads(tmp_path: Path) -> 
     assert IndexReader.for_sqlite(missing, root).signature() == ()
     assert IndexReader.for_sqlite(missing, root).load().datasets == ()
     assert not missing.exists()
+
+
+def test_the_sqlite_reader_keeps_a_connection_per_thread_and_process(tmp_path: Path) -> None:
+    """Reused call after call (a new one reads the whole schema first); not
+    shared with another thread or a forked child; dropped when it failed."""
+    path = tmp_path / "shareguard.db"
+    engine = make_engine(url=f"sqlite:///{path}")
+    upgrade(engine)
+    root = get_settings().secret_key_bytes()
+    _register(DatasetStore(engine, root))
+    engine.dispose()
+    reader = IndexReader.for_sqlite(path, root)
+    with reader.connect() as first:
+        pass
+    with reader.connect() as again:
+        assert again is first
+    elsewhere: list[object] = []
+
+    def other_thread() -> None:
+        with reader.connect() as conn:
+            elsewhere.append(conn)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not first
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, and the store still reads
+        with reader.connect() as conn:
+            ok = conn is not first and reader.signature() != ()
+        os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    with pytest.raises(RuntimeError), reader.connect():
+        raise RuntimeError("failed in use")
+    with reader.connect() as fresh:
+        assert fresh is not first
+        assert reader.signature() != ()
 
 
 def test_an_unreadable_store_is_a_clear_error_not_nothing_registered(tmp_path: Path) -> None:
