@@ -11,7 +11,7 @@ import string
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -893,3 +893,54 @@ def test_match_keys_are_the_same_either_way(names: list[str], key: bytes) -> Non
         with matching_by(kernel):
             got.append(edm._keys_once(hasher, Field.PERSON, pl.Series(names, dtype=pl.String)))
     assert np.array_equal(got[0], got[1])
+
+
+_PROSE_BITS = [
+    "Smith",
+    "SMITH",
+    "O'Brien",
+    "O’Neil",
+    "Smith-Jones",
+    "Anne--Marie",
+    "Zoë",
+    "jones",
+    "x2",
+    "_",
+    "9",
+    ",",
+    ", ",
+    ",\t",
+    " ",
+    "  ",
+    "-",
+    "'",
+    "Jane",
+    "Jane Ann",
+    "\n",
+    "12/03/1980",
+    "1980-03-12",
+    "3 Mar 1980",
+    "03-Sept-1980",
+    "a12/03/1980",
+    "12/03/19801",
+    "1/2/3456",
+    ".",
+    "٣",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from(_PROSE_BITS), max_size=24))
+def test_prose_forms_are_found_as_their_patterns_find_them(parts: list[str]) -> None:
+    """The surname-first forms found from their commas, and the dates from
+    their digits, are exactly the matches of the patterns tried everywhere:
+    the same spans and groups, overlaps and word boundaries included."""
+    text = "".join(parts)
+
+    def seen(
+        matches: Iterable[re.Match[str]],
+    ) -> list[tuple[tuple[int, int], tuple[str | None, ...]]]:
+        return [(m.span(), m.groups()) for m in matches]
+
+    assert seen(edm._surname_first(text)) == seen(edm._SURNAME_FIRST.finditer(text))
+    assert seen(edm._dates(text)) == seen(edm._DATE.finditer(text))

@@ -22,11 +22,11 @@ It is computed over whole columns at once by a small compiled kernel
 (``_edmkernel.c``, which also searches the index): about 0.05 µs a value,
 bytes from polars included, against 0.2–0.3 µs for its numpy twin (used
 when the kernel is missing) and 0.7–0.9 µs for ``hashlib``'s keyed BLAKE2b
-called once per value (format 1).  Datasets registered in format 1 (keyed BLAKE2b-64,
-purpose ``PURPOSE_DATASET_MATCH``; their values are not kept, so they cannot
-be re-hashed) still load and match, hashed the old way, until refreshed.
-What users see and what the audit stores are the subject refs (``hk1:``
-HMAC-SHA256, 128 bits), never match keys.
+called once per value (format 1).  Datasets registered in format 1 (keyed
+BLAKE2b-64, purpose ``PURPOSE_DATASET_MATCH``; their values are not kept,
+so they cannot be re-hashed) still load and match, hashed the old way,
+until refreshed.  What users see and what the audit stores are the
+subject refs (``hk1:`` HMAC-SHA256, 128 bits), never match keys.
 
 False matches: a key has 60 free bits.  A value that is not registered
 matches one of the ``n`` registered keys of its field by chance with
@@ -41,6 +41,7 @@ import hashlib
 import importlib
 import os
 import re
+import string
 import struct
 import time
 from bisect import bisect_left, bisect_right
@@ -1226,6 +1227,16 @@ _SURNAME_FIRST = re.compile(
 _DATE = re.compile(
     r"\b(\d{1,2})[/.\- ](\d{1,2}|[A-Za-z]{3,9})[/.\- ](\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b"
 )
+# Python's re tries a pattern that opens with ``\b`` at every position of a
+# text; these open with a literal or a class, which it skips to in C.  The
+# functions below use them to find exactly what the patterns above find.
+_COMMA_NAME = re.compile(r",[ \t]+[^\W\d_]")  # where a surname-first form turns
+# a surname read backwards from its comma, as long as it goes, at a word's start
+_SURNAME_REVERSED = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*(?!\w)")
+# _DATE without its leading \b
+_DATE_AT_DIGIT = re.compile(
+    r"\d(?:\d?[/.\- ](?:\d{1,2}|[A-Za-z]{3,9})[/.\- ]\d{4}|\d{3}-\d{2}-\d{2})\b"
+)
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
@@ -1246,6 +1257,49 @@ def _iso(m: re.Match[str]) -> str | None:
     return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
+def _surname_first(text: str) -> Iterator[re.Match[str]]:
+    """``_SURNAME_FIRST.finditer(text)``, found from the commas a name
+    follows (a few a text) rather than tried at every word: the surname is
+    read backwards from its comma, then the whole form matched where it
+    starts.  A surname that would begin inside the previous form leaves the
+    search from that form's end to the pattern itself."""
+    reverse = ""
+    pos = 0
+    for comma in _COMMA_NAME.finditer(text):
+        at = comma.start()
+        if at < pos:
+            continue
+        reverse = reverse or text[::-1]
+        surname = _SURNAME_REVERSED.match(reverse, len(text) - at)
+        if surname is None:
+            continue
+        start = len(text) - surname.end()
+        if start >= pos:
+            m = _SURNAME_FIRST.match(text, start)
+        else:
+            m = _SURNAME_FIRST.search(text, pos)
+            if m is None:
+                return
+        if m is not None:
+            yield m
+            pos = m.end()
+
+
+def _dates(text: str) -> Iterator[re.Match[str]]:
+    """``_DATE.finditer(text)``, sought from digits: where the pattern
+    without its leading ``\b`` matches, the full one does unless the digit
+    follows a letter, digit or underscore, and then the search goes on from
+    the next character, as the pattern's own would."""
+    pos = 0
+    while (found := _DATE_AT_DIGIT.search(text, pos)) is not None:
+        m = _DATE.match(text, found.start())
+        if m is None:
+            pos = found.start() + 1
+            continue
+        yield m
+        pos = m.end()
+
+
 def _mentions(candidates: Sequence[Candidate], text: str) -> list[tuple[int, int, str]]:
     """(start, end, name) of each person mention: the detectors' PERSON
     spans, and "SURNAME, Forename" / "Surname, Forename" forms."""
@@ -1255,7 +1309,7 @@ def _mentions(candidates: Sequence[Candidate], text: str) -> list[tuple[int, int
     longest = max((end - start for start, end, _ in spans), default=0)
     removed: set[int] = set()
     added: list[tuple[int, int, str]] = []
-    for m in _SURNAME_FIRST.finditer(text):
+    for m in _surname_first(text):
         if not (m.group(1)[0].isupper() and m.group(2)[0].isupper()):
             continue
         # the detectors' spans overlapping the match (found through the sorted
@@ -1287,7 +1341,7 @@ def match_text(
     paired: list[tuple[int, str, str]] = [
         (c.start, c.type, c.key) for c in candidates if c.type in _PAIRED
     ]
-    for m in _DATE.finditer(text):  # dates of birth without a context word
+    for m in _dates(text):  # dates of birth without a context word
         iso = _iso(m)
         if iso is not None:
             paired.append((m.start(), E.DATE_OF_BIRTH.value, iso))
@@ -1350,21 +1404,29 @@ def match_text(
 def digit_tokens(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, token) of every token with a digit: a run of ASCII
     letters, digits and ``/._-`` without the marks at its ends, of two
-    characters or more.  Found as whole runs with a digit in them, so that a
-    text's many words without one cost no Python at all."""
-    for m in _DIGIT_RUN.finditer(text):
-        run = m.group()
+    characters or more.  Found from each run's first digit (a pattern that
+    opens with a class: the text's many words without one cost no Python),
+    and the letters and marks before it read backwards."""
+    reverse = ""
+    for m in _DIGIT_TAIL.finditer(text):
+        start, end = m.span()
+        if start and text[start - 1] in _RUN_CHARS:
+            reverse = reverse or text[::-1]
+            head = _RUN_HEAD_REVERSED.match(reverse, len(text) - start)
+            if head is not None:  # always: the pattern matches the empty string
+                start = len(text) - head.end()
+        run = text[start:end]
         token = run.strip(_MARKS)
         if len(token) >= 2:
-            start = m.start() + len(run) - len(run.lstrip(_MARKS))
+            start += len(run) - len(run.lstrip(_MARKS))
             yield start, start + len(token), token
 
 
 _MARKS = "/._-"
-# from the start of a run only (the look-behind), its digitless head, a digit,
-# the rest: a run without a digit fails at its first character that is not
-# a letter or mark, and no match is tried from inside a run
-_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9/._\-])[A-Za-z/._\-]*[0-9][A-Za-z0-9/._\-]*")
+_RUN_CHARS = frozenset(string.ascii_letters + string.digits + _MARKS)
+# a run from its first digit on; a run's head (no digit in it) read backwards
+_DIGIT_TAIL = re.compile(r"[0-9][A-Za-z0-9/._\-]*")
+_RUN_HEAD_REVERSED = re.compile(r"[A-Za-z/._\-]*")
 _ENTITY_TYPES = frozenset(str(t) for t in E)
 
 
