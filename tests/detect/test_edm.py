@@ -295,7 +295,7 @@ def test_vectorised_siphash_equals_one_value_at_a_time(
 ) -> None:
     """Every length (words of several sizes in one call), any character;
     compiled and in numpy, a few values (laid out or hashed one by one in
-    Python) and more (laid out by polars)."""
+    Python) and more (laid out by polars), in a column or a list."""
     k0, k1 = struct.unpack("<QQ", key)
     few = max(edm._SIP_ONE_BY_ONE, edm._PACK_IN_PYTHON)
     many = values * (few // len(values) + 1)
@@ -306,7 +306,9 @@ def test_vectorised_siphash_equals_one_value_at_a_time(
         for kernel in WAYS.values():
             with matching_by(kernel):
                 got = siphash24(k0, k1, pl.Series(batch, dtype=pl.String), prefix)
+                listed = siphash24(k0, k1, list(batch), prefix)  # a text's values
             assert [int(x) for x in got] == want
+            assert [int(x) for x in listed] == want
 
 
 def test_many_values_are_hashed_in_blocks_like_one() -> None:
@@ -747,13 +749,15 @@ _VALUES = {
 
 
 @st.composite
-def _name_sources(draw: st.DrawFn) -> list[tuple[str, np.ndarray, pl.Series]]:
-    out = []
+def _name_sources(draw: st.DrawFn) -> list[tuple[str, np.ndarray, edm.Values]]:
+    """A table's columns (Series) and a text's values (lists), mixed."""
+    out: list[tuple[str, np.ndarray, edm.Values]] = []
     for _ in range(draw(st.integers(1, 4))):
         entity = draw(st.sampled_from(sorted(_VALUES)))
         values = draw(st.lists(_VALUES[entity], min_size=1, max_size=12))
         groups = draw(st.lists(st.integers(0, 6), min_size=len(values), max_size=len(values)))
-        out.append((entity, np.asarray(groups, dtype=np.int64), pl.Series(values, dtype=pl.String)))
+        column = pl.Series(values, dtype=pl.String) if draw(st.booleans()) else values
+        out.append((entity, np.asarray(groups, dtype=np.int64), column))
     return out
 
 
@@ -761,7 +765,7 @@ def _keys_of(keys: edm._Keys) -> list[tuple[int, int, str]]:
     got = [
         (int(g), int(c), v)
         for groups, codes, (_, values) in zip(keys.groups, keys.codes, keys.values, strict=True)
-        for g, c, v in zip(groups, codes, values.to_list(), strict=True)
+        for g, c, v in zip(groups, codes, edm._as_list(values), strict=True)
     ]
     return sorted(got)
 

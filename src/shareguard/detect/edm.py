@@ -288,11 +288,20 @@ def fold_key(values: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
 # --------------------------------------------------------------------------- hashing
 
 
+# What a part offers to hash: a table's column, or a text's few values as
+# Python strings (a polars call costs more than hashing them).
+Values: TypeAlias = pl.Series | list[str]
+
+
 def _values(values: pl.Series | Iterable[str]) -> pl.Series:
     s = values if isinstance(values, pl.Series) else pl.Series("v", list(values), pl.String)
     if s.null_count():
         raise ValueError("match keys of missing values")
     return s.cast(pl.String)
+
+
+def _as_list(values: Values) -> list[str]:
+    return values if isinstance(values, list) else values.to_list()
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +318,8 @@ class MatchHasher:
 
     def keys(self, code: Field, values: pl.Series | Iterable[str]) -> np.ndarray:
         """The match keys of ``values`` (not null) as ``code``, in order."""
-        s = _values(values)
-        if s.is_empty():
+        s = values if isinstance(values, list) else _values(values)
+        if not len(s):
             return _EMPTY_U64
         k0, k1 = struct.unpack("<QQ", self.key)
         raw = siphash24(k0, k1, s, prefix=f"{int(code)}\x1f")
@@ -365,32 +374,40 @@ _SIP_ROWS = 16_384  # rows hashed together: state arrays of 128 KB stay in cache
 _U64 = np.uint64
 
 
-def siphash24(k0: int, k1: int, values: pl.Series, prefix: str = "") -> np.ndarray:
+def siphash24(k0: int, k1: int, values: Values, prefix: str = "") -> np.ndarray:
     """SipHash-2-4 under the key (``k0``, ``k1``: the key's two little-endian
     halves) of ``prefix`` + each string of ``values`` (UTF-8, not null), as
     uint64: compiled when the kernel is there, else in numpy."""
-    if values.null_count():
-        raise ValueError("siphash24: null values have no hash")
     if KERNEL is not None:
+        if isinstance(values, list) or len(values) <= _PACK_IN_PYTHON:
+            return _siphash_listed(KERNEL, k0, k1, _as_list(values), prefix.encode())
         return _siphash_compiled(KERNEL, k0, k1, values, prefix.encode())
+    if isinstance(values, list):
+        values = pl.Series("v", values, dtype=pl.String)
     return _siphash_numpy(k0, k1, values, prefix)
+
+
+def _siphash_listed(
+    kernel: ModuleType, k0: int, k1: int, values: list[str], head: bytes
+) -> np.ndarray:
+    """:func:`siphash24` by the kernel of a few values, laid out in Python."""
+    encoded = [v.encode() for v in values]  # AttributeError for a missing value
+    offsets = np.fromiter(accumulate(map(len, encoded), initial=0), np.int64, len(values) + 1)
+    out = np.empty(len(values), dtype=np.uint64)
+    kernel.siphash24(k0, k1, head, b"".join(encoded), offsets, out)
+    return out
 
 
 def _siphash_compiled(
     kernel: ModuleType, k0: int, k1: int, values: pl.Series, head: bytes
 ) -> np.ndarray:
-    """:func:`siphash24` by the kernel, over the values' bytes end to end."""
-    n = len(values)
-    if n <= _PACK_IN_PYTHON:
-        encoded = [v.encode() for v in values.to_list()]
-        data = b"".join(encoded)
-        offsets = np.fromiter(accumulate(map(len, encoded), initial=0), np.int64, n + 1)
-    else:
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(values.str.len_bytes().to_numpy(), out=offsets[1:])
-        data = values.str.join("").cast(pl.Binary).item()
-    out = np.empty(n, dtype=np.uint64)
-    kernel.siphash24(k0, k1, head, data, offsets, out)
+    """:func:`siphash24` by the kernel of a column, over its bytes end to end."""
+    if values.null_count():
+        raise ValueError("siphash24: null values have no hash")
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values.str.len_bytes().to_numpy(), out=offsets[1:])
+    out = np.empty(len(values), dtype=np.uint64)
+    kernel.siphash24(k0, k1, head, values.str.join("").cast(pl.Binary).item(), offsets, out)
     return out
 
 
@@ -402,6 +419,8 @@ _PACK_IN_PYTHON = 256
 
 def _siphash_numpy(k0: int, k1: int, values: pl.Series, prefix: str) -> np.ndarray:
     """:func:`siphash24` without the kernel."""
+    if values.null_count():
+        raise ValueError("siphash24: null values have no hash")
     if len(values) <= _SIP_ONE_BY_ONE:
         head = prefix.encode()
         hashed = (_siphash_one(k0, k1, head + v.encode()) for v in values.to_list())
@@ -776,7 +795,7 @@ class Probe:
 
     groups: np.ndarray  # int64
     codes: np.ndarray  # int64 Field values
-    values: tuple[tuple[Field, pl.Series], ...]
+    values: tuple[tuple[Field, Values], ...]
     categories: Callable[[np.ndarray], np.ndarray]
     _hashed: dict[KeyHasher, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -789,9 +808,11 @@ class Probe:
         return got
 
 
-def _keys_once(hasher: KeyHasher, code: Field, values: pl.Series) -> np.ndarray:
+def _keys_once(hasher: KeyHasher, code: Field, values: Values) -> np.ndarray:
     """``hasher.keys``, hashing a value that repeats (a name, the people of a
     payments table) once."""
+    if isinstance(values, list):  # a text's: few, and hashed quicker than sought out
+        return hasher.keys(code, values)
     hashed = _per_distinct(values, lambda v: pl.Series("h", hasher.keys(code, v), dtype=pl.UInt64))
     return hashed.to_numpy()
 
@@ -969,7 +990,7 @@ def _type_order(t: str) -> tuple[int, str]:
 
 
 # What a part offers to match: (entity type, group of each value, values).
-Source = tuple[str, np.ndarray, pl.Series]
+Source = tuple[str, np.ndarray, Values]
 
 
 def match_table(
@@ -1037,23 +1058,20 @@ def _key_cells(index: EdmIndex, columns: Sequence[pl.Series]) -> list[tuple[np.n
 
 
 def _sources(groups: Sequence[int], entities: Sequence[str], values: Sequence[str]) -> list[Source]:
-    """Per entity type, its values and their groups, from parallel lists."""
+    """Per entity type, its values (a list) and their groups, from parallel lists."""
     by: dict[str, tuple[list[int], list[str]]] = {}
     for g, e, v in zip(groups, entities, values, strict=True):
         slot = by.setdefault(e, ([], []))
         slot[0].append(g)
         slot[1].append(v)
-    return [
-        (e, np.asarray(g, dtype=np.int64), pl.Series("v", v, dtype=pl.String))
-        for e, (g, v) in by.items()
-    ]
+    return [(e, np.asarray(g, dtype=np.int64), v) for e, (g, v) in by.items()]
 
 
 def _match(
     matches: PartMatches,
     index: EdmIndex,
     sources: Sequence[Source],
-    keys: Sequence[tuple[np.ndarray, pl.Series]],
+    keys: Sequence[tuple[np.ndarray, Values]],
     categories: Callable[[np.ndarray], np.ndarray],
 ) -> None:
     """Hash what the index can match and look it up, in two rounds: unique
@@ -1122,20 +1140,21 @@ def _name_keys_few(index: EdmIndex, sources: Sequence[Source], decided: np.ndarr
     named = [(g, v) for g, v in _pairs_of(sources, E.PERSON.value) if g not in done]
     if not named:
         return second
-    folded = fold_names(pl.Series([v for _, v in named], dtype=pl.String)).to_list()
-    people = [(g, f) for (g, _), f in zip(named, folded, strict=True) if f is not None]
+    names = [v for _, v in named]
+    folded = _cached(_FOLDED, names, _fold_few)
+    people = [(g, f) for g, v in named if (f := folded[v]) is not None]
     if _several(sources, E.PERSON.value):
         people = list(dict.fromkeys(people))
     held = _cached(
         index.held_names,
         [f for _, f in people],
-        lambda new: _held(index, pl.Series(new, dtype=pl.String)).tolist(),
+        lambda new: _held(index, new).tolist(),
     )
     known = {f for f, h in held.items() if h}
     people = [(g, f) for g, f in people if f in known]
     if not people:
         return second
-    second.put(Field.PERSON, _groups(people), pl.Series([f for _, f in people], dtype=pl.String))
+    second.put(Field.PERSON, _groups(people), [f for _, f in people])
     for entity, code in _PAIRED.items():
         by_group: dict[int, list[str]] = {}
         other = _pairs_of(sources, entity)
@@ -1143,7 +1162,7 @@ def _name_keys_few(index: EdmIndex, sources: Sequence[Source], decided: np.ndarr
             by_group.setdefault(g, []).append(v)
         pairs = [(g, f + PAIR_SEP + v) for g, f in people for v in by_group.get(g, ())]
         if pairs:
-            second.put(code, _groups(pairs), pl.Series([v for _, v in pairs], dtype=pl.String))
+            second.put(code, _groups(pairs), [v for _, v in pairs])
     return second
 
 
@@ -1153,7 +1172,7 @@ def _pairs_of(sources: Sequence[Source], entity: str) -> list[tuple[int, str]]:
         (g, v)
         for e, groups, values in sources
         if e == entity
-        for g, v in zip(groups.tolist(), values.to_list(), strict=True)
+        for g, v in zip(groups.tolist(), _as_list(values), strict=True)
     ]
 
 
@@ -1167,7 +1186,7 @@ def _registered_names(index: EdmIndex, names: pl.Series) -> pl.Series:
     return distinct.filter(pl.Series(_held(index, distinct)))
 
 
-def _held(index: EdmIndex, names: pl.Series) -> np.ndarray:
+def _held(index: EdmIndex, names: Values) -> np.ndarray:
     """Whether some dataset holds each of ``names`` (folded, not null)."""
     hit = np.zeros(len(names), dtype=bool)
     for ds in index.datasets:
@@ -1197,9 +1216,9 @@ class _Keys:
 
     groups: list[np.ndarray] = field(default_factory=list)
     codes: list[np.ndarray] = field(default_factory=list)
-    values: list[tuple[Field, pl.Series]] = field(default_factory=list)
+    values: list[tuple[Field, Values]] = field(default_factory=list)
 
-    def put(self, code: Field, groups: np.ndarray, values: pl.Series) -> None:
+    def put(self, code: Field, groups: np.ndarray, values: Values) -> None:
         if len(values):
             self.groups.append(np.asarray(groups, dtype=np.int64))
             self.codes.append(np.full(len(values), int(code), dtype=np.int64))
@@ -1393,10 +1412,8 @@ def match_text(
                 out[i] |= _ENTITY_BIT[t]
         return out[which]
 
-    keys = (
-        [(np.arange(key_group, len(spans), dtype=np.int64), pl.Series("k", tokens, pl.String))]
-        if tokens
-        else []
+    keys: list[tuple[np.ndarray, Values]] = (
+        [(np.arange(key_group, len(spans), dtype=np.int64), tokens)] if tokens else []
     )
     _match(matches, index, _sources(rows, ents, vals), keys, categories)
 
