@@ -1007,11 +1007,15 @@ def match_table(
     wanted = index.wanted
     sources: list[Source] = []
     for entity, norm in found:
-        if entity in wanted:
-            rows = norm.is_not_null().arg_true()
-            if rows.len():
-                values = norm.gather(rows).cast(pl.String)
-                sources.append((entity, rows.cast(pl.Int64).to_numpy(), values))
+        if entity not in wanted or not len(norm):
+            continue
+        values = norm.cast(pl.String)
+        if not values.null_count():  # a full column (most identifiers): no copy
+            sources.append((entity, np.arange(len(values), dtype=np.int64), values))
+            continue
+        rows = values.is_not_null().arg_true()
+        if rows.len():
+            sources.append((entity, rows.cast(pl.Int64).to_numpy(), values.gather(rows)))
     if extra:
         sources.extend(
             _sources([r for r, _ in extra], [c.type for _, c in extra], [c.key for _, c in extra])
