@@ -293,6 +293,37 @@ def test_the_plain_sqlite_reader_reads_what_the_engine_reads(tmp_path: Path) -> 
     assert not missing.exists()
 
 
+def test_an_index_in_many_parts_is_read_in_slices_as_it_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded store's blobs are read slice by slice into one array:
+    parts and slices smaller than a blob, and than each other, lose nothing."""
+    import shareguard.store.datasets as datasets_module
+    import shareguard.store.index_reader as reader_module
+
+    monkeypatch.setattr(datasets_module, "_PART_ENTRIES", 4)
+    monkeypatch.setattr(reader_module, "_BLOB_SLICE", 24)
+    path = tmp_path / "shareguard.db"
+    engine = make_engine(url=f"sqlite:///{path}")
+    upgrade(engine)
+    root = get_settings().secret_key_bytes()
+    _register(DatasetStore(engine, root))
+    with engine.connect() as conn:
+        parts = conn.execute(
+            text("SELECT keys, rows FROM dataset_index_parts ORDER BY part")
+        ).fetchall()
+    engine.dispose()
+    assert len(parts) > 2
+    want_keys = np.concatenate([np.frombuffer(k, "<u8") for k, _ in parts])
+    want_rows = np.concatenate([np.frombuffer(r, "<u4") for _, r in parts])
+    got = IndexReader.for_sqlite(path, root).load().datasets[0]
+    assert got.keys.dtype == np.uint64
+    assert got.rows.dtype == np.uint32
+    assert np.array_equal(got.keys, want_keys)
+    assert np.array_equal(got.rows, want_rows)
+    assert (got.keys[1:] >= got.keys[:-1]).all()
+
+
 def test_the_sqlite_reader_keeps_a_connection_per_thread_and_process(tmp_path: Path) -> None:
     """Reused call after call (a new one reads the whole schema first); not
     shared with another thread or a forked child; dropped when it failed."""
