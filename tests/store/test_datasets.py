@@ -326,7 +326,8 @@ def test_an_index_in_many_parts_is_read_in_slices_as_it_was_written(
 
 def test_the_sqlite_reader_keeps_a_connection_per_thread_and_process(tmp_path: Path) -> None:
     """Reused call after call (a new one reads the whole schema first); not
-    shared with another thread or a forked child; dropped when it failed."""
+    shared with another thread or a forked child; dropped when it failed or
+    its file was replaced."""
     path = tmp_path / "shareguard.db"
     engine = make_engine(url=f"sqlite:///{path}")
     upgrade(engine)
@@ -358,6 +359,13 @@ def test_the_sqlite_reader_keeps_a_connection_per_thread_and_process(tmp_path: P
         raise RuntimeError("failed in use")
     with reader.connect() as fresh:
         assert fresh is not first
+        assert reader.signature() != ()
+    # the store restored from a copy (another file in its place): read anew
+    copy = tmp_path / "restored.db"
+    copy.write_bytes(path.read_bytes())
+    os.replace(copy, path)
+    with reader.connect() as restored:
+        assert restored is not fresh
         assert reader.signature() != ()
 
 
