@@ -1116,12 +1116,15 @@ def _name_keys(index: EdmIndex, sources: Sequence[Source], decided: np.ndarray) 
         people = people.filter(~pl.col("row").is_in(pl.Series(decided).implode()))
     if not people.height:
         return second
-    people = people.with_columns(v=fold_names(people["v"])).drop_nulls()
+    # each distinct name as written is folded once; a name no dataset holds
+    # matches nobody, alone or paired (a pair key is registered only beside
+    # its name's own): its rows drop out here and its pairs are not hashed
+    written = people["v"].unique()
+    names = pl.DataFrame({"v": written, "name": fold_names(written)}).drop_nulls()
+    names = names.filter(pl.col("name").is_in(_registered_names(index, names["name"]).implode()))
+    people = people.join(names, on="v", how="inner", maintain_order="left").select("row", v="name")
     if _several(sources, E.PERSON.value):
-        people = people.unique(["row", "v"])
-    # a name no dataset holds matches nobody, alone or paired (a pair key is
-    # registered only beside its name's own): its pairs are not even hashed
-    people = people.filter(pl.col("v").is_in(_registered_names(index, people["v"]).implode()))
+        people = people.unique(["row", "v"], maintain_order=True)
     if not people.height:
         return second
     second.put(Field.PERSON, people["row"].to_numpy(), people["v"])
