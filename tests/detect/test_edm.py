@@ -841,9 +841,13 @@ def test_the_bucket_directory_finds_what_a_binary_search_finds(
     assert np.array_equal(ds.bucket_search(wanted), first)
     assert np.array_equal(ds.first_at_least(wanted), first)
     there = np.where(k[np.minimum(first, len(k) - 1)] == wanted, first, -1) if k.size else -1
+    runs = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]])) if k.size else []
+    starts = np.asarray([p for r in runs for p in (r, r + (k == k[r]).sum() - 1)], np.int64)
     for kernel in WAYS.values():
         with matching_by(kernel):
             assert np.array_equal(ds.find(wanted), np.broadcast_to(there, wanted.shape))
+            # from the first and the last key of each run: where it ends
+            assert np.array_equal(ds.run_ends(starts), np.searchsorted(k, k[starts], "right"))
 
 
 def test_the_kernel_is_built_and_used() -> None:
@@ -882,6 +886,12 @@ def test_the_kernel_refuses_what_would_read_outside_its_buffers() -> None:
         COMPILED.find(keys, np.array([0, 3], dtype=np.int32), 64, query, out)
     COMPILED.find(keys, np.array([0, 3, 3], dtype=np.int32), 63, np.array([2], np.uint64), out)
     assert out.tolist() == [1]
+    with pytest.raises(ValueError, match="not a position"):
+        COMPILED.run_ends(keys, np.array([3], dtype=np.int64), out)
+    with pytest.raises(ValueError, match="not a position"):
+        COMPILED.run_ends(keys, np.array([-1], dtype=np.int64), out)
+    with pytest.raises(ValueError, match="as many items"):
+        COMPILED.run_ends(keys, np.array([0, 1], dtype=np.int64), out)
 
 
 @settings(max_examples=40, deadline=None)
