@@ -378,12 +378,12 @@ def siphash24(k0: int, k1: int, values: Values, prefix: str = "") -> np.ndarray:
     """SipHash-2-4 under the key (``k0``, ``k1``: the key's two little-endian
     halves) of ``prefix`` + each string of ``values`` (UTF-8, not null), as
     uint64: compiled when the kernel is there, else in numpy."""
-    if KERNEL is not None:
-        if isinstance(values, list) or len(values) <= _PACK_IN_PYTHON:
-            return _siphash_listed(KERNEL, k0, k1, _as_list(values), prefix.encode())
-        return _siphash_compiled(KERNEL, k0, k1, values, prefix.encode())
-    if isinstance(values, list):
+    if KERNEL is not None and len(values) <= _PACK_IN_PYTHON:
+        return _siphash_listed(KERNEL, k0, k1, _as_list(values), prefix.encode())
+    if isinstance(values, list):  # many: polars lays them out quicker than Python
         values = pl.Series("v", values, dtype=pl.String)
+    if KERNEL is not None:
+        return _siphash_compiled(KERNEL, k0, k1, values, prefix.encode())
     return _siphash_numpy(k0, k1, values, prefix)
 
 
