@@ -1296,7 +1296,7 @@ def _iso(m: re.Match[str]) -> str | None:
 
 def _surname_first(text: str) -> Iterator[re.Match[str]]:
     """``_SURNAME_FIRST.finditer(text)``, found from the commas a name
-    follows (a few a text) rather than tried at every word: the surname is
+    follows (a few per text) rather than tried at every word: the surname is
     read backwards from its comma, then the whole form matched where it
     starts.  A surname that would begin inside the previous form leaves the
     search from that form's end to the pattern itself."""
