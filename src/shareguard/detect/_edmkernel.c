@@ -82,18 +82,41 @@ siphash24(uint64_t k0, uint64_t k1, const unsigned char *head, size_t n_head,
 
 /* ------------------------------------------------------------------ buffers */
 
-/* A C-contiguous buffer of items of `itemsize` bytes, writable if asked. */
-static int
-get_array(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writable, const char *what)
+/* An argument read or written as a C-contiguous buffer of items of
+ * `itemsize` bytes (0: any, checked by the function), writable if asked. */
+typedef struct {
+    PyObject *obj;
+    Py_ssize_t itemsize;
+    int writable;
+    const char *what;
+    Py_buffer view;
+} Array;
+
+static void
+release_arrays(Array *arrays, int n)
 {
-    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0)
-        return -1;
-    if (view->itemsize != itemsize || view->len % itemsize != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: items of %zd bytes expected, got %zd",
-                     what, itemsize, view->itemsize);
-        PyBuffer_Release(view);
-        return -1;
+    for (int i = 0; i < n; i++)
+        PyBuffer_Release(&arrays[i].view);
+}
+
+/* Every buffer of a call, or none: on failure those already held are
+ * released and -1 returned, with the error set. */
+static int
+get_arrays(Array *arrays, int n)
+{
+    for (int i = 0; i < n; i++) {
+        Array *a = &arrays[i];
+        int flags = PyBUF_C_CONTIGUOUS | (a->writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(a->obj, &a->view, flags) < 0) {
+            release_arrays(arrays, i);
+            return -1;
+        }
+        if (a->itemsize && (a->view.itemsize != a->itemsize || a->view.len % a->itemsize)) {
+            PyErr_Format(PyExc_ValueError, "%s: items of %zd bytes expected, got %zd",
+                         a->what, a->itemsize, a->view.itemsize);
+            release_arrays(arrays, i + 1);
+            return -1;
+        }
     }
     return 0;
 }
@@ -110,21 +133,19 @@ static PyObject *
 py_siphash24(PyObject *Py_UNUSED(module), PyObject *args)
 {
     unsigned long long k0, k1;
-    Py_buffer prefix, data;
-    PyObject *offsets_obj, *out_obj;
-    Py_buffer offsets, out;
+    Array bufs[4] = {{.itemsize = 0, .what = "prefix"},
+                     {.itemsize = 0, .what = "data"},
+                     {.itemsize = 8, .what = "offsets"},
+                     {.itemsize = 8, .writable = 1, .what = "out"}};
 
-    if (!PyArg_ParseTuple(args, "KKy*y*OO:siphash24", &k0, &k1, &prefix, &data,
-                          &offsets_obj, &out_obj))
+    if (!PyArg_ParseTuple(args, "KKOOOO:siphash24", &k0, &k1, &bufs[0].obj, &bufs[1].obj,
+                          &bufs[2].obj, &bufs[3].obj))
         return NULL;
+    if (get_arrays(bufs, 4) < 0)
+        return NULL;
+    Py_buffer prefix = bufs[0].view, data = bufs[1].view;
+    Py_buffer offsets = bufs[2].view, out = bufs[3].view;
     PyObject *result = NULL;
-    int have_offsets = 0, have_out = 0;
-    if (get_array(offsets_obj, &offsets, 8, 0, "offsets") < 0)
-        goto done;
-    have_offsets = 1;
-    if (get_array(out_obj, &out, 8, 1, "out") < 0)
-        goto done;
-    have_out = 1;
 
     Py_ssize_t n = out.len / 8;
     const int64_t *off = (const int64_t *)offsets.buf;
@@ -152,12 +173,7 @@ py_siphash24(PyObject *Py_UNUSED(module), PyObject *args)
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
-    if (have_out)
-        PyBuffer_Release(&out);
-    if (have_offsets)
-        PyBuffer_Release(&offsets);
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&prefix);
+    release_arrays(bufs, 4);
     return result;
 }
 
@@ -177,31 +193,24 @@ PyDoc_STRVAR(find_doc,
 static PyObject *
 py_find(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *keys_obj, *buckets_obj, *queries_obj, *out_obj;
     int shift;
-    Py_buffer keys, buckets, queries, out;
+    Array bufs[4] = {{.itemsize = 8, .what = "keys"},
+                     {.itemsize = 0, .what = "buckets"},
+                     {.itemsize = 8, .what = "queries"},
+                     {.itemsize = 8, .writable = 1, .what = "out"}};
 
-    if (!PyArg_ParseTuple(args, "OOiOO:find", &keys_obj, &buckets_obj, &shift, &queries_obj,
-                          &out_obj))
+    if (!PyArg_ParseTuple(args, "OOiOO:find", &bufs[0].obj, &bufs[1].obj, &shift, &bufs[2].obj,
+                          &bufs[3].obj))
         return NULL;
     if (shift < 1 || shift > 63) {
         PyErr_SetString(PyExc_ValueError, "shift: 1 to 63 expected");
         return NULL;
     }
+    if (get_arrays(bufs, 4) < 0)
+        return NULL;
+    Py_buffer keys = bufs[0].view, buckets = bufs[1].view;
+    Py_buffer queries = bufs[2].view, out = bufs[3].view;
     PyObject *result = NULL;
-    int held = 0;
-    if (get_array(keys_obj, &keys, 8, 0, "keys") < 0)
-        goto done;
-    held = 1;
-    if (PyObject_GetBuffer(buckets_obj, &buckets, PyBUF_C_CONTIGUOUS) < 0)
-        goto done;
-    held = 2;
-    if (get_array(queries_obj, &queries, 8, 0, "queries") < 0)
-        goto done;
-    held = 3;
-    if (get_array(out_obj, &out, 8, 1, "out") < 0)
-        goto done;
-    held = 4;
 
     Py_ssize_t n_keys = keys.len / 8, n = queries.len / 8;
     Py_ssize_t width = buckets.itemsize;
@@ -215,7 +224,8 @@ py_find(PyObject *Py_UNUSED(module), PyObject *args)
         goto done;
     }
     if (n_buckets < 1 || (uint64_t)n_buckets != (uint64_t)1 << (64 - shift)) {
-        PyErr_SetString(PyExc_ValueError, "buckets: one per value of the top 64 - shift bits expected");
+        PyErr_SetString(PyExc_ValueError,
+                        "buckets: one per value of the top 64 - shift bits expected");
         goto done;
     }
     const int32_t *b32 = (const int32_t *)buckets.buf;
@@ -265,14 +275,7 @@ py_find(PyObject *Py_UNUSED(module), PyObject *args)
     }
     result = Py_NewRef(Py_None);
 done:
-    if (held >= 4)
-        PyBuffer_Release(&out);
-    if (held >= 3)
-        PyBuffer_Release(&queries);
-    if (held >= 2)
-        PyBuffer_Release(&buckets);
-    if (held >= 1)
-        PyBuffer_Release(&keys);
+    release_arrays(bufs, 4);
     return result;
 }
 
@@ -288,22 +291,16 @@ PyDoc_STRVAR(run_ends_doc,
 static PyObject *
 py_run_ends(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *keys_obj, *starts_obj, *out_obj;
-    Py_buffer keys, starts, out;
+    Array bufs[3] = {{.itemsize = 8, .what = "keys"},
+                     {.itemsize = 8, .what = "starts"},
+                     {.itemsize = 8, .writable = 1, .what = "out"}};
 
-    if (!PyArg_ParseTuple(args, "OOO:run_ends", &keys_obj, &starts_obj, &out_obj))
+    if (!PyArg_ParseTuple(args, "OOO:run_ends", &bufs[0].obj, &bufs[1].obj, &bufs[2].obj))
         return NULL;
+    if (get_arrays(bufs, 3) < 0)
+        return NULL;
+    Py_buffer keys = bufs[0].view, starts = bufs[1].view, out = bufs[2].view;
     PyObject *result = NULL;
-    int held = 0;
-    if (get_array(keys_obj, &keys, 8, 0, "keys") < 0)
-        goto done;
-    held = 1;
-    if (get_array(starts_obj, &starts, 8, 0, "starts") < 0)
-        goto done;
-    held = 2;
-    if (get_array(out_obj, &out, 8, 1, "out") < 0)
-        goto done;
-    held = 3;
 
     int64_t n_keys = (int64_t)(keys.len / 8);
     Py_ssize_t n = starts.len / 8;
@@ -345,12 +342,7 @@ py_run_ends(PyObject *Py_UNUSED(module), PyObject *args)
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
-    if (held >= 3)
-        PyBuffer_Release(&out);
-    if (held >= 2)
-        PyBuffer_Release(&starts);
-    if (held >= 1)
-        PyBuffer_Release(&keys);
+    release_arrays(bufs, 3);
     return result;
 }
 
