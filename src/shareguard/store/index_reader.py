@@ -229,8 +229,7 @@ _Held = tuple[tuple[int, int, int], sqlite3.Connection]
 
 
 def _sqlite_connection(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        raise _Missing
+    """A new read-only connection (the caller has seen the file there)."""
     # read-only: a scan never creates or changes the store; autocommit, so
     # that a BEGIN is ours to issue
     return sqlite3.connect(
